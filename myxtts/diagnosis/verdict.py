@@ -1,0 +1,111 @@
+"""Verdict (improving / plateau / diverging / overfitting / unstable / insufficient_data) and stuck terms."""
+
+from __future__ import annotations
+
+import math
+
+from myxtts.diagnosis.results import Diagnosis, Thresholds, Trend
+
+MIN_TERM_SHARE = 0.05  # a term below this share of the total loss cannot be "stuck"
+
+
+def primary_term(train: dict[str, Trend]) -> str | None:
+    """The series the verdict rests on: the total ``loss`` when logged, else the first loss term."""
+    if "loss" in train:
+        return "loss"
+    return next(iter(sorted(train)), None)
+
+
+def pct(value: float | None) -> str:
+    """Signed percentage text for a fractional change."""
+    return "n/a" if value is None else f"{value * 100:+.1f}%"
+
+
+def _unstable_reasons(diag: Diagnosis, total: Trend | None, th: Thresholds) -> list[str]:
+    nf = diag.nonfinite
+    reasons = []
+    records = (total.n_points + total.nonfinite) if total else 0
+    needed = max(2, math.ceil(th.nonfinite_fraction * records))
+    if nf.total_window >= needed:
+        reasons.append(f"{nf.total_window} non-finite/skipped steps in the window "
+                       f"({records} logged records; first at {', '.join(f'{v:g}' for v in nf.first_xs[:3])})")
+    if nf.last_loss_nonfinite:
+        reasons.append("the last logged loss is NaN/inf")
+    if nf.lr_nonfinite:
+        reasons.append(f"learning rate is NaN/inf in {nf.lr_nonfinite} records")
+    if total and total.n_points and total.spikes >= 3 and total.spikes / total.n_points >= th.spike_fraction:
+        reasons.append(f"{total.spikes} loss spikes (robust z > {th.spike_z:g}) in {total.n_points} points")
+    if total and total.noise is not None and total.noise > th.max_noise:
+        reasons.append(f"loss noise {total.noise:.2f} (residual MAD relative to level) > {th.max_noise:g}")
+    return reasons
+
+
+def _diverging_reasons(total: Trend, th: Thresholds) -> list[str]:
+    reasons = []
+    if total.direction == "increasing" and total.change is not None and total.change >= th.diverge_rise:
+        reasons.append(f"loss rose {pct(total.change)} across the window (slope CI "
+                       f"[{total.ci_low:.3g}, {total.ci_high:.3g}] excludes 0)")
+    if (total.scale == "log" and total.level is not None and total.best is not None and total.best > 0
+            and total.best_x is not None and total.best_x < total.window_start
+            and total.level >= th.blowup_factor * total.best):
+        reasons.append(f"recent loss {total.level:.4g} is {total.level / total.best:.2f}x its best "
+                       f"{total.best:.4g} (at {total.best_x:g})")
+    return reasons
+
+
+def _overfitting_reasons(diag: Diagnosis, total: Trend, th: Thresholds) -> list[str]:
+    val = diag.val.get("val_loss")
+    if val is None or total.direction not in ("decreasing", "flat") or val.best is None:
+        return []
+    reasons = []
+    if val.direction == "increasing":
+        reasons.append(f"val_loss rose {pct(val.change)} while train loss changed {pct(total.change)}")
+    data = diag.data
+    if data is not None and val.best_x is not None and val.level is not None and val.best > 0:
+        evals_since = sum(1 for r in data.val if "val_loss" in r and r["x"] > val.best_x)
+        if (evals_since >= 3 and val.level >= (1 + th.overfit_rise) * val.best
+                and val.direction != "decreasing"):
+            reasons.append(f"val_loss {val.level:.4g} is {pct(val.level / val.best - 1)} above its best "
+                           f"{val.best:.4g} (at {val.best_x:g}, {evals_since} evaluations ago)")
+    if reasons and diag.gap is not None:
+        reasons.append(f"train/val gap is {diag.gap.direction} (now {pct(diag.gap.current_rel_gap)} of train)")
+    return reasons
+
+
+def find_stuck_terms(diag: Diagnosis, weights: dict[str, float]) -> list[str]:
+    """Loss terms (not the total) that are flat/rising and make up a noticeable share of the loss."""
+    total_name = primary_term(diag.train)
+    total = diag.train.get(total_name or "")
+    stuck = []
+    for name, trend in sorted(diag.train.items()):
+        if name == total_name or trend.direction not in ("flat", "increasing") or trend.level is None:
+            continue
+        if total is not None and total.level:
+            share = abs(trend.level * weights.get(name, 1.0)) / abs(total.level)
+            if share < MIN_TERM_SHARE:
+                continue
+        stuck.append(name)
+    return stuck
+
+
+def decide(diag: Diagnosis, th: Thresholds, weights: dict[str, float]) -> tuple[str, list[str], list[str]]:
+    """(verdict, reasons, stuck_terms) for an analysed run."""
+    total = diag.train.get(primary_term(diag.train) or "")
+    stuck = find_stuck_terms(diag, weights)
+    reasons = _unstable_reasons(diag, total, th)
+    if reasons:
+        return "unstable", reasons, stuck
+    if total is None or total.direction == "insufficient":
+        n = total.n_points if total else 0
+        return "insufficient_data", [f"{n} finite train loss points in the window (need {th.min_points})"], stuck
+    reasons = _diverging_reasons(total, th)
+    if reasons:
+        return "diverging", reasons, stuck
+    reasons = _overfitting_reasons(diag, total, th)
+    if reasons:
+        return "overfitting", reasons, stuck
+    ci = f"slope {total.slope:.3g} [{total.ci_low:.3g}, {total.ci_high:.3g}] {diag.slope_unit}"
+    if total.direction == "decreasing":
+        return "improving", [f"loss changed {pct(total.change)} across the window; {ci}"], stuck
+    return "plateau", [f"loss changed only {pct(total.change)} across the window "
+                       f"(threshold {th.min_improvement * 100:.0f}%); {ci}"], stuck

@@ -1,0 +1,109 @@
+"""The XTTS-style model: text encoder, reference-audio speaker encoder, learned aligner,
+duration predictor, mel decoder with stop token, and postnet.
+
+``call`` is the train-time (teacher-forced) forward pass returning the output dict the
+loss consumes; ``generate`` is free-running synthesis from text and a reference mel.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from myxtts.config.config import ModelConfig
+from myxtts.models.alignment import (Aligner, beta_binomial_log_prior, durations_to_alignment,
+                                     monotonic_alignment_search)
+from myxtts.models.decoders import DurationPredictor, FrameDecoder, Postnet
+from myxtts.models.encoders import ReferenceEncoder, TextEncoder
+from myxtts.models.layers import apply_mask
+
+
+class XTTSModel(keras.Model):
+    """Voice-cloning TTS model (non-autoregressive decoding with learned durations)."""
+
+    def __init__(self, config: ModelConfig, n_mels: int, num_symbols: int, **kw):
+        super().__init__(**kw)
+        c = config
+        self.config = c
+        self.n_mels = n_mels
+        self.text_encoder = TextEncoder(num_symbols, c.hidden_dim, c.text_encoder_layers,
+                                        c.num_heads, c.ffn_dim, c.ffn_kernel_size, c.dropout)
+        self.reference_encoder = ReferenceEncoder(c.reference_encoder_dim, c.speaker_latent_dim,
+                                                  c.dropout)
+        self.speaker_projection = keras.layers.Dense(c.hidden_dim)
+        self.aligner = Aligner(c.aligner_dim, n_mels, c.hidden_dim, c.aligner_temperature)
+        self.duration_predictor = DurationPredictor(c.duration_predictor_dim,
+                                                    c.duration_predictor_layers, c.dropout)
+        self.decoder = FrameDecoder(c.hidden_dim, c.decoder_layers, c.num_heads, c.ffn_dim,
+                                    c.ffn_kernel_size, c.dropout, n_mels, c.reduction_factor)
+        self.postnet = Postnet(c.postnet_dim, c.postnet_layers, c.postnet_kernel_size,
+                               c.dropout, n_mels)
+
+    # -- shared pieces -------------------------------------------------------------
+    def _encode(self, text_ids, text_lengths, ref_mel, ref_lengths, training, sample):
+        text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
+        embedded, encoded = self.text_encoder(text_ids, text_mask, training=training)
+        ref_mask = tf.sequence_mask(ref_lengths, tf.shape(ref_mel)[1])
+        mu, logvar = self.reference_encoder(ref_mel, ref_mask, training=training)
+        z = mu
+        if sample:
+            z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu))
+        speaker = tf.cast(self.speaker_projection(z), encoded.dtype)[:, None, :]
+        encoded = apply_mask(encoded + speaker, text_mask)
+        return text_mask, embedded, encoded, speaker, mu, logvar
+
+    def _decode(self, encoded, alignment, speaker, mel_mask, training):
+        frames = tf.matmul(tf.cast(alignment, encoded.dtype), encoded) + speaker
+        frames = apply_mask(frames, mel_mask)
+        mel_before, stop_logits = self.decoder(frames, mel_mask, training=training)
+        mel_after = self.postnet(mel_before, mel_mask, training=training)
+        return mel_before, mel_after, stop_logits
+
+    # -- training forward ----------------------------------------------------------
+    def call(self, batch, training=False):
+        text_ids, text_lengths = batch["text_ids"], batch["text_lengths"]
+        mel, mel_lengths = batch["mel"], batch["mel_lengths"]
+        text_mask, embedded, encoded, speaker, mu, logvar = self._encode(
+            text_ids, text_lengths, batch["ref_mel"], batch["ref_lengths"], training, training)
+        max_text, max_mel = tf.shape(text_ids)[1], tf.shape(mel)[1]
+        mel_mask = tf.sequence_mask(mel_lengths, max_mel)
+        log_prior = beta_binomial_log_prior(text_lengths, mel_lengths, max_text, max_mel)
+        attn_logprob = self.aligner(embedded, text_mask, tf.cast(mel, embedded.dtype), mel_mask,
+                                    log_prior)
+        _, durations = monotonic_alignment_search(attn_logprob, text_lengths, mel_lengths)
+        alignment, _ = durations_to_alignment(durations, max_mel)
+        log_duration_pred = self.duration_predictor(tf.stop_gradient(encoded), text_mask,
+                                                    training=training)
+        mel_before, mel_after, stop_logits = self._decode(encoded, alignment, speaker, mel_mask,
+                                                          training)
+        return {
+            "mel_before": tf.cast(mel_before, tf.float32),
+            "mel_after": tf.cast(mel_after, tf.float32),
+            "stop_logits": stop_logits,
+            "speaker_mu": mu,
+            "speaker_logvar": logvar,
+            "attn_logprob": attn_logprob,
+            "log_duration_pred": log_duration_pred,
+            "durations": durations,
+        }
+
+    # -- free-running synthesis ----------------------------------------------------
+    def predict_durations(self, log_duration_pred, text_lengths, speed=1.0):
+        """Integer frames per token (>= 1 for real tokens, 0 for padding)."""
+        frames = tf.round((tf.exp(log_duration_pred) - 1.0) / speed)
+        frames = tf.maximum(frames, 1.0)
+        mask = tf.sequence_mask(text_lengths, tf.shape(log_duration_pred)[1])
+        return tf.cast(frames, tf.int32) * tf.cast(mask, tf.int32)
+
+    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0):
+        """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``."""
+        _, _, encoded, speaker, _, _ = self._encode(
+            text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False)
+        text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
+        log_dur = self.duration_predictor(encoded, text_mask, training=False)
+        durations = self.predict_durations(log_dur, text_lengths, speed)
+        durations = tf.minimum(durations, self.config.max_decoder_steps)
+        alignment, mel_lengths = durations_to_alignment(durations)
+        mel_mask = tf.sequence_mask(mel_lengths, tf.shape(alignment)[1])
+        _, mel_after, stop_logits = self._decode(encoded, alignment, speaker, mel_mask, False)
+        return tf.cast(mel_after, tf.float32), mel_lengths, durations

@@ -1,0 +1,82 @@
+"""One checkpoint artifact carries everything needed to resume and to synthesise.
+
+A ``tf.train.Checkpoint`` holds the model weights, the optimizer (moments and
+iteration count), the loss module's state (EMA, spike window, adaptive weights), the
+training position (step, epoch, batch within epoch, wall time, early-stopping state)
+and, as string variables, the resolved config YAML, the symbol table and the mel
+statistics. Inference reads it through :func:`read_metadata` without the trainer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import tensorflow as tf
+
+META_KEYS = ("config_yaml", "symbols_json", "mel_stats_json")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable or incompatible."""
+
+
+class TrainingState(tf.Module):
+    """Training position and run metadata, tracked by the checkpoint."""
+
+    def __init__(self, config_yaml: str = "", symbols_json: str = "", mel_stats_json: str = ""):
+        super().__init__(name="training_state")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch_in_epoch")
+        self.wall_time = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_time")
+        self.best_val_loss = tf.Variable(float("inf"), dtype=tf.float64, trainable=False)
+        self.bad_validations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.config_yaml = tf.Variable(config_yaml, trainable=False, name="config_yaml")
+        self.symbols_json = tf.Variable(symbols_json, trainable=False, name="symbols_json")
+        self.mel_stats_json = tf.Variable(mel_stats_json, trainable=False, name="mel_stats_json")
+
+
+def make_checkpoint(model, optimizer=None, loss_fn=None, state: TrainingState | None = None):
+    """The ``tf.train.Checkpoint`` object graph every MyXTTS checkpoint uses."""
+    parts = {"model": model}
+    if optimizer is not None:
+        parts["optimizer"] = optimizer
+    if loss_fn is not None:
+        parts["loss_state"] = loss_fn
+    if state is not None:
+        parts["state"] = state
+    return tf.train.Checkpoint(**parts)
+
+
+def resolve_checkpoint(path: str | Path) -> str:
+    """Checkpoint prefix for ``path``: a prefix (``.../ckpt-500``) or a run directory
+    (its latest checkpoint). Raises :class:`CheckpointError` naming the path."""
+    path = Path(path)
+    if path.is_dir():
+        latest = tf.train.latest_checkpoint(str(path))
+        if latest is None:
+            raise CheckpointError(f"{path}: no checkpoint found in this directory")
+        return latest
+    if Path(str(path) + ".index").is_file():
+        return str(path)
+    raise CheckpointError(f"{path}: not a checkpoint prefix or a directory holding checkpoints")
+
+
+def read_metadata(path: str | Path) -> dict:
+    """Config YAML, symbols and mel statistics stored in a checkpoint, plus its step."""
+    prefix = resolve_checkpoint(path)
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except Exception as exc:  # corrupt or truncated files
+        raise CheckpointError(f"{prefix}: cannot read checkpoint ({exc})") from exc
+    meta = {"prefix": prefix}
+    for key in META_KEYS:
+        name = f"state/{key}/.ATTRIBUTES/VARIABLE_VALUE"
+        if not reader.has_tensor(name):
+            raise CheckpointError(f"{prefix}: not a MyXTTS checkpoint (no {key})")
+        meta[key] = reader.get_tensor(name).decode("utf-8")
+    meta["step"] = int(reader.get_tensor("state/step/.ATTRIBUTES/VARIABLE_VALUE"))
+    meta["symbols"] = json.loads(meta["symbols_json"])
+    meta["mel_stats"] = json.loads(meta["mel_stats_json"])
+    return meta

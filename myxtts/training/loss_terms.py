@@ -1,0 +1,182 @@
+"""Pure per-example loss terms for MyXTTS.
+
+Every function takes batched tensors (any float dtype; math is done in float32),
+returns an unweighted ``[B]`` float32 tensor and is safe inside ``tf.function``
+and ``tf.distribute`` replica functions. Padded positions are zeroed *before*
+any arithmetic, so whatever the model writes into padding (even NaN/inf) never
+changes a loss value or its gradient.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+_NEG_LARGE = -1e4  # stands in for log(0) on padded tokens; finite keeps gradients finite
+
+
+def _f32(x: tf.Tensor) -> tf.Tensor:
+    return tf.cast(x, tf.float32)
+
+
+def sequence_mask(lengths: tf.Tensor, maxlen: tf.Tensor) -> tf.Tensor:
+    """Boolean ``[B, maxlen]`` mask, True where ``index < lengths``."""
+    return tf.sequence_mask(tf.cast(lengths, tf.int32), maxlen=maxlen)
+
+
+def _safe_count(x: tf.Tensor) -> tf.Tensor:
+    return tf.maximum(_f32(x), 1.0)
+
+
+def masked_mel_loss(
+    target: tf.Tensor,
+    pred: tf.Tensor,
+    lengths: tf.Tensor,
+    use_huber: bool = True,
+    delta: float = 1.0,
+) -> tf.Tensor:
+    """Huber (``use_huber``) or L1 error, averaged over valid frames x mel bins.
+
+    Args:
+        target, pred: ``[B, T, M]`` mel spectrograms.
+        lengths: ``[B]`` number of valid frames per example.
+    """
+    target = _f32(target)
+    pred = _f32(pred)
+    mask = sequence_mask(lengths, tf.shape(target)[1])[:, :, None]  # [B,T,1]
+    target = tf.where(mask, target, 0.0)
+    pred = tf.where(mask, pred, 0.0)
+    abs_err = tf.abs(pred - target)
+    if use_huber:
+        delta_t = tf.constant(float(delta), tf.float32)
+        quadratic = tf.minimum(abs_err, delta_t)
+        linear = abs_err - quadratic
+        err = 0.5 * tf.square(quadratic) + delta_t * linear
+    else:
+        err = abs_err
+    n_bins = _f32(tf.shape(target)[2])
+    denom = _safe_count(lengths) * n_bins
+    return tf.reduce_sum(err, axis=[1, 2]) / denom
+
+
+def stop_token_loss(
+    logits: tf.Tensor,
+    lengths: tf.Tensor,
+    positive_weight: float = 1.0,
+    label_smoothing: float = 0.0,
+) -> tf.Tensor:
+    """Weighted BCE-with-logits on stop tokens, mean over valid frames.
+
+    The target is 1 at frame ``lengths - 1`` and 0 before it; label smoothing maps
+    a target ``t`` to ``t * (1 - ls) + 0.5 * ls``. ``positive_weight`` multiplies
+    the positive-class term (the single stop frame is heavily outnumbered).
+    """
+    logits = _f32(logits)
+    max_t = tf.shape(logits)[1]
+    lengths = tf.cast(lengths, tf.int32)
+    mask = sequence_mask(lengths, max_t)
+    targets = tf.one_hot(lengths - 1, depth=max_t, dtype=tf.float32)
+    if label_smoothing:
+        ls = float(label_smoothing)
+        targets = targets * (1.0 - ls) + 0.5 * ls
+    logits = tf.where(mask, logits, 0.0)
+    bce = tf.nn.weighted_cross_entropy_with_logits(
+        labels=targets, logits=logits, pos_weight=float(positive_weight)
+    )
+    bce = tf.where(mask, bce, 0.0)
+    return tf.reduce_sum(bce, axis=1) / _safe_count(lengths)
+
+
+def kl_loss(mu: tf.Tensor, logvar: tf.Tensor) -> tf.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)) averaged over latent dims: ``[B]``."""
+    mu = _f32(mu)
+    logvar = _f32(logvar)
+    return 0.5 * tf.reduce_mean(tf.square(mu) + tf.exp(logvar) - 1.0 - logvar, axis=-1)
+
+
+def forward_sum_loss(
+    attn_logprob: tf.Tensor,
+    text_lengths: tf.Tensor,
+    mel_lengths: tf.Tensor,
+) -> tf.Tensor:
+    """Forward-sum alignment loss: NLL of all monotonic alignments, per frame.
+
+    The forward algorithm of the alignment model that monotonic alignment search
+    uses (every frame belongs to one token, tokens in order, each token at least one
+    frame), summed over all paths in log space. It runs as a ``tf.scan`` over frames,
+    about 20x faster on a CPU than the same quantity through ``tf.nn.ctc_loss``.
+
+    Args:
+        attn_logprob: ``[B, T, N]`` log attention probabilities over tokens.
+        text_lengths, mel_lengths: ``[B]`` valid token / frame counts.
+
+    Examples with fewer frames than tokens (no monotonic path exists) get 0
+    instead of inf, like PyTorch's ``zero_infinity``; their gradient is 0.
+    """
+    logp = _f32(attn_logprob)
+    n_tokens = tf.shape(logp)[2]
+    text_lengths = tf.cast(text_lengths, tf.int32)
+    mel_lengths = tf.cast(mel_lengths, tf.int32)
+    feasible = (mel_lengths >= text_lengths) & (text_lengths > 0)
+    safe_mel = tf.maximum(mel_lengths, 1)
+    safe_text = tf.maximum(tf.minimum(text_lengths, safe_mel), 1)
+
+    token_mask = sequence_mask(safe_text, n_tokens)
+    logp = tf.where(token_mask[:, None, :], logp, _NEG_LARGE)
+    per_frame = tf.transpose(logp, [1, 0, 2])  # [T, B, N]
+    first = tf.concat(
+        [per_frame[0, :, :1], tf.fill([tf.shape(per_frame)[1], n_tokens - 1], _NEG_LARGE)], axis=1)
+
+    def step(prev: tf.Tensor, row: tf.Tensor) -> tf.Tensor:
+        shifted = tf.pad(prev[:, :-1], [[0, 0], [1, 0]], constant_values=_NEG_LARGE)
+        return row + tf.reduce_logsumexp(tf.stack([prev, shifted]), axis=0)
+
+    alphas = tf.scan(step, per_frame[1:], initializer=first)
+    alphas = tf.concat([first[None], alphas], axis=0)
+    index = tf.stack([safe_mel - 1, tf.range(tf.shape(alphas)[1]), safe_text - 1], axis=1)
+    nll = -tf.gather_nd(alphas, index) / tf.cast(safe_mel, tf.float32)
+    return tf.where(feasible, nll, tf.stop_gradient(tf.zeros_like(nll)))
+
+
+def guided_attention_loss(
+    alignments: tf.Tensor,
+    text_lengths: tf.Tensor,
+    dec_lengths: tf.Tensor,
+    sigma: float = 0.2,
+) -> tf.Tensor:
+    """Guided attention penalty: mean of ``A * W`` over each example's valid region.
+
+    ``W[t, n] = 1 - exp(-(n/N - t/T)^2 / (2 sigma^2))`` is ~0 near the diagonal and
+    ~1 far from it, so attention off the monotonic diagonal is penalised.
+
+    Args:
+        alignments: ``[B, T_dec, N]`` attention weights.
+        text_lengths: ``[B]`` valid tokens; dec_lengths: ``[B]`` valid decoder steps.
+    """
+    attn = _f32(alignments)
+    t_max = tf.shape(attn)[1]
+    n_max = tf.shape(attn)[2]
+    n_len = _safe_count(text_lengths)[:, None, None]
+    t_len = _safe_count(dec_lengths)[:, None, None]
+    t_pos = _f32(tf.range(t_max))[None, :, None]
+    n_pos = _f32(tf.range(n_max))[None, None, :]
+    weight = 1.0 - tf.exp(-tf.square(n_pos / n_len - t_pos / t_len) / (2.0 * float(sigma) ** 2))
+    mask = tf.logical_and(
+        sequence_mask(dec_lengths, t_max)[:, :, None],
+        sequence_mask(text_lengths, n_max)[:, None, :],
+    )
+    penalty = tf.where(mask, tf.where(mask, attn, 0.0) * weight, 0.0)
+    return tf.reduce_sum(penalty, axis=[1, 2]) / (n_len[:, 0, 0] * t_len[:, 0, 0])
+
+
+def duration_loss(
+    log_duration_pred: tf.Tensor,
+    durations: tf.Tensor,
+    text_lengths: tf.Tensor,
+) -> tf.Tensor:
+    """Masked MSE between predicted log-durations and ``log(durations + 1)``."""
+    pred = _f32(log_duration_pred)
+    target = tf.math.log(_f32(durations) + 1.0)
+    mask = sequence_mask(text_lengths, tf.shape(pred)[1])
+    pred = tf.where(mask, pred, 0.0)
+    target = tf.where(mask, target, 0.0)
+    return tf.reduce_sum(tf.square(pred - target), axis=1) / _safe_count(text_lengths)

@@ -1,0 +1,107 @@
+"""Learning-rate schedules: linear warm-up followed by a decay, as a pure function of the step.
+
+The trainer writes ``schedule(step)`` into the optimizer's learning-rate variable before
+every step, so a schedule can be replaced mid-run (a level switch, a resume under another
+level) without retracing the train step. Every schedule returns a finite value in
+``[0, learning_rate]`` (never NaN, never negative) for any step and any parameters that
+pass config validation; guards below make even unvalidated values safe.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+def _finite(value: float, default: float) -> float:
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else default
+
+
+@dataclass
+class LRSchedule:
+    """Warm-up + decay. ``kind`` is constant, cosine, exponential or noam."""
+
+    learning_rate: float
+    min_learning_rate: float = 0.0
+    warmup_steps: int = 0
+    kind: str = "cosine"
+    restarts: bool = False
+    total_steps: int = 100_000
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.learning_rate = max(_finite(float(self.learning_rate), 0.0), 0.0)
+        self.min_learning_rate = min(max(_finite(float(self.min_learning_rate), 0.0), 0.0),
+                                     self.learning_rate)
+        self.warmup_steps = max(int(self.warmup_steps), 0)
+        self.total_steps = max(int(self.total_steps), 1)
+
+    def __call__(self, step: int) -> float:
+        step = max(int(step), 0)
+        if self.warmup_steps and step < self.warmup_steps:
+            lr = self.learning_rate * (step + 1) / self.warmup_steps
+        else:
+            lr = self._decayed(step - self.warmup_steps)
+        lr = _finite(lr, self.min_learning_rate)
+        return float(min(max(lr, 0.0), self.learning_rate))
+
+    def _decayed(self, step: int) -> float:
+        base, floor, p = self.learning_rate, self.min_learning_rate, self.params
+        if self.kind == "constant":
+            return base
+        if self.kind == "exponential":
+            rate = min(max(_finite(p.get("decay_rate", 0.5), 0.5), 1e-6), 1.0)
+            period = max(_finite(p.get("decay_steps", self.total_steps), self.total_steps), 1.0)
+            return max(base * rate ** (step / period), floor)
+        if self.kind == "noam":
+            warm = max(self.warmup_steps, 1)
+            return max(base * math.sqrt(warm) / math.sqrt(step + warm), floor)
+        # cosine (optionally with warm restarts)
+        if not self.restarts:
+            period = max(_finite(p.get("decay_steps", self.total_steps), self.total_steps), 1.0)
+            progress = min(step / period, 1.0)
+            return floor + (base - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self._cosine_restarts(step)
+
+    def _cosine_restarts(self, step: int) -> float:
+        p = self.params
+        period = _finite(p.get("restart_period_steps", p.get("first_decay_steps", 0)), 0.0)
+        if period <= 0:
+            period = max(self.total_steps // 4, 1)
+        t_mul = max(_finite(p.get("t_mul", 1.0), 1.0), 1e-3)
+        m_mul = min(max(_finite(p.get("m_mul", 1.0), 1.0), 0.0), 1.0)
+        # Locate the cycle without floating-point blow-ups: iterate over cycles with a
+        # bounded count (periods that shrink are floored at one step).
+        position, cycle_len, peak = float(step), float(max(period, 1.0)), 1.0
+        for _ in range(10_000):
+            if position < cycle_len:
+                break
+            position -= cycle_len
+            cycle_len = max(cycle_len * t_mul, 1.0)
+            peak *= m_mul
+        else:
+            position = cycle_len
+        progress = min(position / cycle_len, 1.0)
+        top = self.min_learning_rate + (self.learning_rate - self.min_learning_rate) * peak
+        return self.min_learning_rate + (top - self.min_learning_rate) * 0.5 * (
+            1.0 + math.cos(math.pi * progress))
+
+
+def schedule_from_config(training, total_steps: int, steps_per_epoch: int) -> LRSchedule:
+    """Build the schedule a :class:`TrainingConfig` describes.
+
+    ``scheduler_params.restart_period_epochs`` is converted to steps with the real
+    ``steps_per_epoch``.
+    """
+    params = dict(training.scheduler_params or {})
+    if "restart_period_epochs" in params and "restart_period_steps" not in params:
+        params["restart_period_steps"] = float(params["restart_period_epochs"]) * max(steps_per_epoch, 1)
+    return LRSchedule(
+        learning_rate=training.learning_rate,
+        min_learning_rate=training.min_learning_rate,
+        warmup_steps=training.warmup_steps,
+        kind=training.scheduler,
+        restarts=training.cosine_restarts,
+        total_steps=max(total_steps - training.warmup_steps, 1),
+        params=params,
+    )

@@ -1,0 +1,113 @@
+"""The compiled train and validation steps: pure ``tf.function``s of (state, batch).
+
+Gradients use the loss module's dampened, adaptively weighted total; clipping is by
+global norm against a variable (so a level switch can change it without retracing);
+non-finite steps are skipped (counted by the caller); with ``mixed_float16`` the
+optimizer is a ``LossScaleOptimizer`` and clipping is done in the scaled domain.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+BATCH_SIGNATURE = {
+    "text_ids": tf.TensorSpec([None, None], tf.int32),
+    "text_lengths": tf.TensorSpec([None], tf.int32),
+    "mel": tf.TensorSpec([None, None, None], tf.float32),
+    "mel_lengths": tf.TensorSpec([None], tf.int32),
+    "ref_mel": tf.TensorSpec([None, None, None], tf.float32),
+    "ref_lengths": tf.TensorSpec([None], tf.int32),
+}
+
+
+def alignment_score(outputs, batch) -> tf.Tensor:
+    """Mean soft-attention mass within one token of the hard (MAS) path, over real frames.
+
+    Near 1 when the aligner has learned a sharp monotonic alignment; a prior-only or
+    uniform attention scores far lower.
+    """
+    attn = tf.exp(outputs["attn_logprob"])
+    attn = attn / tf.maximum(tf.reduce_sum(attn, -1, keepdims=True), 1e-9)
+    durations = outputs["durations"]
+    ends = tf.cumsum(durations, axis=1)
+    starts = ends - durations
+    t = tf.range(tf.shape(attn)[1])[None, :, None]
+    on_path = tf.cast((t >= starts[:, None, :]) & (t < ends[:, None, :]), tf.float32)
+    # widen the path by one token on either side
+    near = tf.minimum(on_path + tf.pad(on_path[:, :, 1:], [[0, 0], [0, 0], [0, 1]])
+                      + tf.pad(on_path[:, :, :-1], [[0, 0], [0, 0], [1, 0]]), 1.0)
+    mass = tf.reduce_sum(attn * near, -1)
+    mask = tf.cast(tf.sequence_mask(batch["mel_lengths"], tf.shape(attn)[1]), tf.float32)
+    return tf.reduce_sum(mass * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+class StepFunctions:
+    """Builds and owns the traced train / validation steps for one model."""
+
+    def __init__(self, model, optimizer, loss_fn, strategy: tf.distribute.Strategy,
+                 clip_norm: tf.Variable, jit_compile: bool = False):
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.strategy = strategy
+        self.clip_norm = clip_norm
+        self.trace_count = 0
+        self.loss_scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        self.train_step = tf.function(self._train_step, input_signature=[BATCH_SIGNATURE],
+                                      jit_compile=jit_compile)
+        self.eval_step = tf.function(self._eval_step, input_signature=[BATCH_SIGNATURE])
+
+    # -- training ------------------------------------------------------------------
+    def _replica_train(self, batch, global_batch):
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            outputs = self.model(batch, training=True)
+            terms = self.loss_fn.compute_terms(batch, outputs)
+            per_example = self.loss_fn.total_per_example(terms)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+            scale = self.loss_fn.dampening_scale(tf.reduce_mean(per_example))
+            grad_loss = loss * tf.stop_gradient(scale)
+            if self.loss_scaled:
+                grad_loss = self.optimizer.scale_loss(grad_loss)
+        grads = tape.gradient(grad_loss, variables)
+        grads = [tf.zeros_like(v) if g is None else tf.cast(g, v.dtype)
+                 for g, v in zip(grads, variables)]
+        loss_scale = tf.cast(self.optimizer.dynamic_scale, tf.float32) if self.loss_scaled else 1.0
+        raw_norm = tf.linalg.global_norm(grads)
+        grads, _ = tf.clip_by_global_norm(grads, self.clip_norm * loss_scale)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(raw_norm)
+        if self.loss_scaled:
+            self.optimizer.apply(grads, variables)
+        else:
+            def apply():
+                self.optimizer.apply(grads, variables)
+                return tf.constant(True)
+            tf.cond(finite, apply, lambda: tf.constant(False))
+        report = {k: tf.reduce_mean(v) for k, v in terms.items()}
+        report["loss"] = tf.reduce_mean(per_example)
+        report["grad_norm"] = raw_norm / loss_scale
+        report["dampening_scale"] = tf.cast(scale, tf.float32)
+        report["finite"] = tf.cast(finite, tf.float32)
+        return report
+
+    def _train_step(self, batch):
+        self.trace_count += 1  # Python side effect: runs once per trace only
+        global_batch = tf.shape(batch["text_ids"])[0]
+        per_replica = self.strategy.run(self._replica_train, args=(batch, global_batch))
+        report = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+                  for k, v in per_replica.items()}
+        term_means = {k: v for k, v in report.items() if k.endswith("_loss")}
+        self.loss_fn.update_state(report["loss"], term_means)
+        return report
+
+    # -- validation ----------------------------------------------------------------
+    def _eval_step(self, batch):
+        self.trace_count += 1
+        outputs = self.model(batch, training=False)
+        terms = self.loss_fn.compute_terms(batch, outputs)
+        report = {k: tf.reduce_mean(v) for k, v in terms.items()}
+        report["loss"] = tf.reduce_mean(self.loss_fn.total_per_example(terms))
+        if "attn_logprob" in outputs:
+            report["alignment_score"] = alignment_score(outputs, batch)
+        return report

@@ -1,0 +1,268 @@
+"""The training loop: data -> compiled steps -> logs, validation, checkpoints, resume.
+
+Usage::
+
+    config = XTTSConfig()
+    trainer = XTTSTrainer(config, run_dir="runs/demo")
+    trainer.prepare_data("data/demo")
+    trainer.train()
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from myxtts.audio.features import MelStats
+from myxtts.config.config import XTTSConfig
+from myxtts.data.pipeline import DataBundle, build_data
+from myxtts.models.factory import build_model
+from myxtts.text.symbols import SymbolTable
+from myxtts.text.tokenizer import Tokenizer
+from myxtts.training.checkpoints import (CheckpointError, TrainingState, make_checkpoint,
+                                         read_metadata, resolve_checkpoint)
+from myxtts.training.losses import XTTSLoss
+from myxtts.training.precision import choose_precision
+from myxtts.training.run_log import RunLogger
+from myxtts.training.schedules import LRSchedule, schedule_from_config
+from myxtts.training.step import StepFunctions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSummary:
+    """What a call to :meth:`XTTSTrainer.train` did."""
+
+    steps: int
+    epochs: int
+    stop_reason: str
+    last_train: dict = field(default_factory=dict)
+    last_val: dict = field(default_factory=dict)
+    checkpoint: str = ""
+    trace_count: int = 0
+    nonfinite_steps: int = 0
+
+
+class XTTSTrainer:
+    """Custom-loop trainer for :class:`~myxtts.models.xtts.XTTSModel`."""
+
+    def __init__(self, config: XTTSConfig, run_dir: str | Path = "runs/default",
+                 strategy: tf.distribute.Strategy | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.data: DataBundle | None = None
+        self.model = None
+        self.optimizer = None
+        self.loss_fn: XTTSLoss | None = None
+        self.state: TrainingState | None = None
+        self.schedule: LRSchedule | None = None
+        self.steps: StepFunctions | None = None
+        self._resume_prefix: str | None = None
+        self.nonfinite_steps = 0
+        self.callbacks = []  # called as cb(trainer, step, val_record) after each validation
+
+    # -- setup -----------------------------------------------------------------------
+    def prepare_data(self, train_path: str | Path, val_path: str | Path | None = None,
+                     resume: str | Path | None = None) -> DataBundle:
+        """Load data. With ``resume`` the checkpoint's symbols and mel statistics are reused."""
+        tokenizer = stats = None
+        if resume is not None:
+            self._resume_prefix = resolve_checkpoint(resume)
+            meta = read_metadata(self._resume_prefix)
+            tokenizer = Tokenizer(self.config.text, SymbolTable.from_json(meta["symbols_json"]))
+            stats = MelStats.from_list(meta["mel_stats"])
+        self.data = build_data(self.config, train_path, val_path, tokenizer, stats)
+        return self.data
+
+    def build(self) -> None:
+        """Create model, optimizer, loss, checkpoint; restore if resuming."""
+        if self.data is None:
+            raise RuntimeError("call prepare_data() before build()")
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.training.seed)
+        policy = choose_precision(cfg.training.mixed_precision)
+        keras.mixed_precision.set_global_policy(policy)
+        with self.strategy.scope():
+            self.model = build_model(cfg, len(self.data.tokenizer.symbols))
+            example = next(self.data.val.batches(0))[1]
+            self.model(example, training=False)
+            optimizer = keras.optimizers.AdamW(
+                learning_rate=cfg.training.learning_rate, weight_decay=cfg.training.weight_decay,
+                beta_1=cfg.training.beta_1, beta_2=cfg.training.beta_2,
+                epsilon=cfg.training.epsilon)
+            if policy == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            optimizer.build(self.model.trainable_variables)
+            self.optimizer = optimizer
+            self.loss_fn = XTTSLoss(cfg.training, cfg.model.decoder_strategy)
+            self.clip_norm = tf.Variable(float(cfg.training.gradient_clip_norm), trainable=False,
+                                         dtype=tf.float32)
+        self.state = TrainingState(cfg.to_yaml(), self.data.tokenizer.symbols.to_json(),
+                                   json.dumps(self.data.stats.to_list()))
+        self.checkpoint = make_checkpoint(self.model, self.optimizer, self.loss_fn, self.state)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.run_dir),
+                                                  max_to_keep=cfg.training.keep_checkpoints,
+                                                  checkpoint_name="ckpt")
+        if self._resume_prefix:
+            self._restore(self._resume_prefix)
+        self.steps = StepFunctions(self.model, self.optimizer, self.loss_fn, self.strategy,
+                                   self.clip_norm, cfg.training.jit_compile)
+        self.schedule = schedule_from_config(cfg.training, self.total_steps,
+                                             self.data.train.batches_per_epoch)
+
+    def _restore(self, prefix: str) -> None:
+        status = self.checkpoint.restore(prefix)
+        try:
+            status.assert_existing_objects_matched()
+        except AssertionError as exc:
+            raise CheckpointError(f"{prefix}: checkpoint does not match this model/config "
+                                  f"({str(exc).splitlines()[0]})") from exc
+        # Metadata describing this run (the possibly changed config) replaces the stored one.
+        self.state.config_yaml.assign(self.config.to_yaml())
+        self.clip_norm.assign(self.config.training.gradient_clip_norm)
+
+    @property
+    def total_steps(self) -> int:
+        t = self.config.training
+        per_epoch = self.data.train.batches_per_epoch
+        total = t.epochs * per_epoch
+        return min(total, t.max_steps) if t.max_steps else total
+
+    def set_learning_schedule(self, schedule: LRSchedule) -> None:
+        """Replace the schedule; it continues from the current step (not from zero)."""
+        self.schedule = schedule
+
+    # -- loop --------------------------------------------------------------------------
+    def train(self, max_steps: int | None = None, max_minutes: float | None = None,
+              progress: bool = True) -> TrainingSummary:
+        if self.steps is None:
+            self.build()
+        cfg = self.config.training
+        max_steps = max_steps if max_steps is not None else (cfg.max_steps or None)
+        max_minutes = max_minutes if max_minutes is not None else (cfg.max_minutes or None)
+        logger = RunLogger(self.run_dir, float(self.state.wall_time.numpy()))
+        self.logger = logger
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.config.save(self.run_dir / "config.yaml")
+        self.data.stats.save(self.run_dir / "mel_stats.npz")
+        self.data.tokenizer.symbols.save(self.run_dir / "symbols.json")
+        step = int(self.state.step.numpy())
+        epoch = int(self.state.epoch.numpy())
+        start_batch = int(self.state.batch_in_epoch.numpy())
+        logger.event(step, "resume" if step else "start",
+                     f"{'resumed' if step else 'started'} at step {step}, epoch {epoch}, level "
+                     f"{cfg.optimization_level}, lr {self.schedule(step):.3g}",
+                     level=cfg.optimization_level)
+        session_start = time.time()
+        deadline = session_start + 60 * max_minutes if max_minutes else None
+        limit = min(max_steps or self.total_steps, self.total_steps)
+        bar = tqdm(total=limit, initial=min(step, limit), disable=not progress,
+                   dynamic_ncols=True, desc="train")
+        last_train: dict = {}
+        last_val: dict = {}
+        stop_reason = "max_steps" if step >= limit else ""
+        while not stop_reason:
+            for b, batch in self.data.train.batches(epoch, start_batch):
+                lr = self.schedule(step)
+                self.optimizer.learning_rate.assign(lr)
+                report = {k: float(v) for k, v in self.steps.train_step(batch).items()}
+                step += 1
+                self.state.step.assign(step)
+                self.state.batch_in_epoch.assign(b + 1)
+                bar.update(1)
+                if report.pop("finite") < 0.5:
+                    self.nonfinite_steps += 1
+                    logger.event(step, "nonfinite_loss",
+                                 f"skipped update (loss={report['loss']})")
+                if step % cfg.log_every_steps == 0 or step == 1:
+                    last_train = self._log_train(logger, step, epoch, report, lr)
+                    bar.set_postfix(loss=f"{report['loss']:.3f}")
+                if step % cfg.val_every_steps == 0:
+                    last_val = self._validate_and_log(logger, step, epoch)
+                    if self._early_stop(last_val, logger, step):
+                        stop_reason = "early_stopping"
+                if step % cfg.checkpoint_every_steps == 0:
+                    self._save(logger, step)
+                if not stop_reason and step >= limit:
+                    stop_reason = "max_steps"
+                if not stop_reason and deadline and time.time() >= deadline:
+                    stop_reason = "max_minutes"
+                if stop_reason:
+                    break
+            else:
+                epoch += 1
+                start_batch = 0
+                self.state.epoch.assign(epoch)
+                self.state.batch_in_epoch.assign(0)
+                if epoch >= cfg.epochs:
+                    stop_reason = "epochs"
+        bar.close()
+        if not last_val or last_val.get("step") != step:
+            last_val = self._validate_and_log(logger, step, epoch)
+        path = self._save(logger, step)
+        logger.event(step, "end", f"stopped: {stop_reason}; {self.steps.trace_count} traces, "
+                     f"{self.nonfinite_steps} non-finite steps", reason=stop_reason,
+                     traces=self.steps.trace_count)
+        logger.close()
+        return TrainingSummary(step, epoch, stop_reason, last_train, last_val, path,
+                               self.steps.trace_count, self.nonfinite_steps)
+
+    def _log_train(self, logger, step, epoch, report, lr) -> dict:
+        metrics = self.loss_fn.get_stability_metrics()
+        values = {k: v for k, v in report.items() if k.endswith("_loss")}
+        values = {"loss": report["loss"], "loss_smoothed": metrics["smoothed_loss"], **values,
+                  "lr": lr, "grad_norm": report["grad_norm"],
+                  "loss_stability_score": metrics["loss_stability_score"],
+                  "spikes": int(metrics["spike_count"]), "nonfinite_steps": self.nonfinite_steps,
+                  "traces": self.steps.trace_count}
+        logger.train(step, epoch, values)
+        return {"step": step, **values}
+
+    def validate(self) -> dict:
+        """Mean of every loss term and the alignment score over the validation set."""
+        totals: dict[str, float] = {}
+        weights = 0
+        for _, batch in self.data.val.batches(0):
+            n = len(batch["text_lengths"])
+            for k, v in self.steps.eval_step(batch).items():
+                totals[k] = totals.get(k, 0.0) + float(v) * n
+            weights += n
+        return {("val_" + k if k.endswith("loss") else k): v / weights for k, v in totals.items()}
+
+    def _validate_and_log(self, logger, step, epoch) -> dict:
+        values = self.validate()
+        logger.validation(step, epoch, values)
+        record = {"step": step, **values}
+        for callback in self.callbacks:
+            callback(self, step, record)
+        return record
+
+    def _early_stop(self, val: dict, logger, step) -> bool:
+        cfg = self.config.training
+        loss = val.get("val_loss", math.inf)
+        if loss < float(self.state.best_val_loss.numpy()) - cfg.early_stopping_min_delta:
+            self.state.best_val_loss.assign(loss)
+            self.state.bad_validations.assign(0)
+            return False
+        self.state.bad_validations.assign_add(1)
+        if cfg.early_stopping_patience and int(self.state.bad_validations.numpy()) >= cfg.early_stopping_patience:
+            logger.event(step, "early_stop", f"validation loss has not improved by "
+                         f"{cfg.early_stopping_min_delta} for {cfg.early_stopping_patience} validations")
+            return True
+        return False
+
+    def _save(self, logger, step) -> str:
+        self.state.wall_time.assign(logger.wall_time)
+        path = self.manager.save(checkpoint_number=step)
+        return path
