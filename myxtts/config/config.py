@@ -85,7 +85,7 @@ class AudioConfig(_Section):
     trim_silence: bool = _f(True, "Trim leading and trailing silence from training audio.")
     trim_top_db: float = _f(40.0, "Silence threshold for trimming, in dB below the peak.", gt=0)
     griffin_lim_iters: int = _f(32, "Griffin-Lim iterations when turning mels into audio.", gt=0)
-    griffin_lim_power: float = _f(1.3, "Power on magnitudes before Griffin-Lim (>1 sharpens).",
+    griffin_lim_power: float = _f(1.0, "Power on magnitudes before Griffin-Lim (>1 sharpens; 1.0 scored best MCD).",
                                   gt=0)
 
     def _check(self) -> None:
@@ -154,7 +154,7 @@ class ModelConfig(_Section):
     speaker_latent_dim: int = _f(32, "Size of the speaker latent (mu / logvar).", gt=0)
     reference_encoder_dim: int = _f(96, "Width of the reference (speaker) encoder.", gt=0)
     aligner_dim: int = _f(80, "Width of the text-mel aligner projections.", gt=0)
-    aligner_temperature: float = _f(0.0005, "Scale of aligner distances before softmax.", gt=0)
+    aligner_temperature: float = _f(0.2, "Scale of aligner distances before softmax (0.2: fastest alignment measured).", gt=0)
     duration_predictor_dim: int = _f(128, "Width of the duration predictor.", gt=0)
     duration_predictor_layers: int = _f(2, "Conv layers in the duration predictor.", gt=0)
     postnet_layers: int = _f(3, "Conv layers in the postnet.", gt=0)

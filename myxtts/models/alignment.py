@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from myxtts.models.layers import apply_mask
+from myxtts.models.layers import apply_mask, tracked_list
 
 NEG = -1e9
 
@@ -49,18 +49,19 @@ class Aligner(keras.layers.Layer):
     def __init__(self, aligner_dim: int, n_mels: int, hidden_dim: int, temperature: float, **kw):
         super().__init__(**kw)
         self.temperature = temperature
-        self.key_layers = [
+        self.key_layers = tracked_list(self, "key", [
             keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
             keras.layers.Conv1D(aligner_dim, 1),
-        ]
-        self.query_layers = [
+        ])
+        self.query_layers = tracked_list(self, "query", [
             keras.layers.Conv1D(2 * n_mels, 3, padding="same", activation="relu"),
             keras.layers.Conv1D(n_mels, 1, activation="relu"),
             keras.layers.Conv1D(aligner_dim, 1),
-        ]
+        ])
 
     def call(self, text_embedded, text_mask, mel, mel_mask, log_prior):
-        """Returns ``attn_logprob`` ``[B, T, N]``: log-softmax over tokens plus the log prior."""
+        """Returns ``(attn_logprob, aligner_logprob)``, both ``[B, T, N]``: the aligner's
+        log-softmax over tokens with and without the log prior added."""
         keys = apply_mask(text_embedded, text_mask)
         for layer in self.key_layers:
             keys = layer(keys)
@@ -74,7 +75,8 @@ class Aligner(keras.layers.Layer):
                 - 2.0 * tf.matmul(queries, keys, transpose_b=True))
         logits = -self.temperature * dist
         logits = tf.where(text_mask[:, None, :], logits, NEG)
-        return tf.nn.log_softmax(logits, axis=-1) + log_prior
+        aligner_logprob = tf.nn.log_softmax(logits, axis=-1)
+        return aligner_logprob + log_prior, aligner_logprob
 
 
 def monotonic_alignment_search(log_probs, text_lengths, mel_lengths):

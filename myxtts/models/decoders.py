@@ -8,7 +8,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from myxtts.models.layers import ConvStack, TransformerBlock, apply_mask, sinusoidal_positions
+from myxtts.models.layers import (ConvStack, TransformerBlock, apply_mask, sinusoidal_positions,
+                                  tracked_list)
 
 
 class DurationPredictor(keras.layers.Layer):
@@ -36,8 +37,9 @@ class FrameDecoder(keras.layers.Layer):
         self.n_mels = n_mels
         self.reduction = reduction
         self.group = keras.layers.Dense(hidden_dim) if reduction > 1 else None
-        self.blocks = [TransformerBlock(hidden_dim, num_heads, ffn_dim, kernel_size, dropout)
-                       for _ in range(layers)]
+        self.blocks = tracked_list(self, "block", [
+            TransformerBlock(hidden_dim, num_heads, ffn_dim, kernel_size, dropout)
+            for _ in range(layers)])
         self.mel_out = keras.layers.Dense(n_mels * reduction)
         self.stop_out = keras.layers.Dense(reduction)
 

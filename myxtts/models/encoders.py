@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from myxtts.models.layers import ConvStack, TransformerBlock, apply_mask, sinusoidal_positions
+from myxtts.models.layers import (ConvStack, TransformerBlock, apply_mask, sinusoidal_positions,
+                                  tracked_list)
 
 
 class TextEncoder(keras.layers.Layer):
@@ -20,8 +21,9 @@ class TextEncoder(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.embedding = keras.layers.Embedding(num_symbols, hidden_dim)
         self.prenet = ConvStack(hidden_dim, 2, 5, dropout)
-        self.blocks = [TransformerBlock(hidden_dim, num_heads, ffn_dim, kernel_size, dropout)
-                       for _ in range(layers)]
+        self.blocks = tracked_list(self, "block", [
+            TransformerBlock(hidden_dim, num_heads, ffn_dim, kernel_size, dropout)
+            for _ in range(layers)])
 
     def call(self, text_ids, mask, training=False):
         embedded = apply_mask(self.embedding(text_ids), mask)

@@ -13,6 +13,18 @@ import keras
 import tensorflow as tf
 
 
+def tracked_list(owner, name: str, layers) -> list:
+    """Return ``layers`` as a list, also set as attributes ``{name}_0``, ``{name}_1``, ...
+
+    Keras follows layers held in Python lists, but ``tf.train.Checkpoint`` does not:
+    without the attributes their weights would silently be left out of checkpoints.
+    """
+    layers = list(layers)
+    for i, layer in enumerate(layers):
+        setattr(owner, f"{name}_{i}", layer)
+    return layers
+
+
 def sequence_mask(lengths: tf.Tensor, maxlen: tf.Tensor | int) -> tf.Tensor:
     """Boolean ``[B, maxlen]`` mask, True where the index is below the length."""
     return tf.sequence_mask(lengths, maxlen=maxlen)
@@ -78,9 +90,10 @@ class ConvStack(keras.layers.Layer):
     def __init__(self, channels: int, layers: int, kernel_size: int, dropout: float,
                  out_dim: int | None = None, activation: str = "relu", **kw):
         super().__init__(**kw)
-        self.convs = [keras.layers.Conv1D(channels, kernel_size, padding="same")
-                      for _ in range(layers)]
-        self.norms = [keras.layers.LayerNormalization(epsilon=1e-5) for _ in range(layers)]
+        self.convs = tracked_list(self, "conv", [keras.layers.Conv1D(channels, kernel_size, padding="same")
+                                                 for _ in range(layers)])
+        self.norms = tracked_list(self, "norm", [keras.layers.LayerNormalization(epsilon=1e-5)
+                                                 for _ in range(layers)])
         self.activation = keras.activations.get(activation)
         self.dropout = keras.layers.Dropout(dropout)
         self.out = keras.layers.Dense(out_dim) if out_dim else None

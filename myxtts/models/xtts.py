@@ -31,11 +31,13 @@ class XTTSModel(keras.Model):
         self.reference_encoder = ReferenceEncoder(c.reference_encoder_dim, c.speaker_latent_dim,
                                                   c.dropout)
         self.speaker_projection = keras.layers.Dense(c.hidden_dim)
-        self.aligner = Aligner(c.aligner_dim, n_mels, c.hidden_dim, c.aligner_temperature)
-        self.duration_predictor = DurationPredictor(c.duration_predictor_dim,
-                                                    c.duration_predictor_layers, c.dropout)
-        self.decoder = FrameDecoder(c.hidden_dim, c.decoder_layers, c.num_heads, c.ffn_dim,
-                                    c.ffn_kernel_size, c.dropout, n_mels, c.reduction_factor)
+        self.latent_seed = keras.random.SeedGenerator(0)  # checkpointed: exact resume
+        if c.decoder_strategy == "non_autoregressive":
+            self.aligner = Aligner(c.aligner_dim, n_mels, c.hidden_dim, c.aligner_temperature)
+            self.duration_predictor = DurationPredictor(c.duration_predictor_dim,
+                                                        c.duration_predictor_layers, c.dropout)
+            self.decoder = FrameDecoder(c.hidden_dim, c.decoder_layers, c.num_heads, c.ffn_dim,
+                                        c.ffn_kernel_size, c.dropout, n_mels, c.reduction_factor)
         self.postnet = Postnet(c.postnet_dim, c.postnet_layers, c.postnet_kernel_size,
                                c.dropout, n_mels)
 
@@ -47,7 +49,7 @@ class XTTSModel(keras.Model):
         mu, logvar = self.reference_encoder(ref_mel, ref_mask, training=training)
         z = mu
         if sample:
-            z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu))
+            z = mu + tf.exp(0.5 * logvar) * keras.random.normal(tf.shape(mu), seed=self.latent_seed)
         speaker = tf.cast(self.speaker_projection(z), encoded.dtype)[:, None, :]
         encoded = apply_mask(encoded + speaker, text_mask)
         return text_mask, embedded, encoded, speaker, mu, logvar
@@ -68,7 +70,7 @@ class XTTSModel(keras.Model):
         max_text, max_mel = tf.shape(text_ids)[1], tf.shape(mel)[1]
         mel_mask = tf.sequence_mask(mel_lengths, max_mel)
         log_prior = beta_binomial_log_prior(text_lengths, mel_lengths, max_text, max_mel)
-        attn_logprob = self.aligner(embedded, text_mask, tf.cast(mel, embedded.dtype), mel_mask,
+        attn_logprob, aligner_logprob = self.aligner(embedded, text_mask, tf.cast(mel, embedded.dtype), mel_mask,
                                     log_prior)
         _, durations = monotonic_alignment_search(attn_logprob, text_lengths, mel_lengths)
         alignment, _ = durations_to_alignment(durations, max_mel)
@@ -83,6 +85,7 @@ class XTTSModel(keras.Model):
             "speaker_mu": mu,
             "speaker_logvar": logvar,
             "attn_logprob": attn_logprob,
+            "aligner_logprob": aligner_logprob,
             "log_duration_pred": log_duration_pred,
             "durations": durations,
         }

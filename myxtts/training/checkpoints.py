@@ -32,14 +32,25 @@ class TrainingState(tf.Module):
         self.wall_time = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_time")
         self.best_val_loss = tf.Variable(float("inf"), dtype=tf.float64, trainable=False)
         self.bad_validations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.schedule_start = tf.Variable(0, dtype=tf.int64, trainable=False, name="schedule_start")
         self.config_yaml = tf.Variable(config_yaml, trainable=False, name="config_yaml")
         self.symbols_json = tf.Variable(symbols_json, trainable=False, name="symbols_json")
         self.mel_stats_json = tf.Variable(mel_stats_json, trainable=False, name="mel_stats_json")
 
 
-def make_checkpoint(model, optimizer=None, loss_fn=None, state: TrainingState | None = None):
-    """The ``tf.train.Checkpoint`` object graph every MyXTTS checkpoint uses."""
+def make_checkpoint(model, optimizer=None, loss_fn=None, state: TrainingState | None = None,
+                    rng: bool = True):
+    """The ``tf.train.Checkpoint`` object graph every MyXTTS checkpoint uses.
+
+    Inference passes only the model (and ``rng=False``): random-number states matter
+    for resuming training, not for synthesis.
+    """
     parts = {"model": model}
+    if rng:
+        # Keras keeps dropout random-number states in seed-generator variables that the
+        # model's own checkpoint dependencies miss; without them a resumed run replays
+        # the same dropout masks and speaker-latent noise.
+        parts["rng"] = [v.value for v in model.variables if "seed_generator_state" in v.path]
     if optimizer is not None:
         parts["optimizer"] = optimizer
     if loss_fn is not None:

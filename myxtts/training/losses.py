@@ -80,9 +80,18 @@ class XTTSLoss(tf.Module):
             raise ValueError(
                 f"decoder_strategy must be one of {DECODER_STRATEGIES}, got {decoder_strategy!r}"
             )
-        cfg = training_config
         self.decoder_strategy = decoder_strategy
         self.term_names: tuple[str, ...] = _TERMS[decoder_strategy]
+        self.reconfigure(training_config)
+        self._create_state()
+
+    def reconfigure(self, training_config: Any) -> None:
+        """Apply (new) weights and toggles from a ``TrainingConfig``, keeping all state.
+
+        Used when a run switches optimization level in place. Weights and toggles are
+        Python values fixed when the train step is traced, so the caller retraces.
+        """
+        cfg = training_config
         self.base_weights: dict[str, float] = {
             k: float(getattr(cfg, _WEIGHT_FIELDS[k])) for k in self.term_names
         }
@@ -114,9 +123,14 @@ class XTTSLoss(tf.Module):
         if self.spike_threshold <= 0:
             raise ValueError(f"training.spike_threshold must be > 0, got {self.spike_threshold}")
 
-        n_terms = len(self.term_names)
+        if hasattr(self, "loss_window") and self.loss_window.shape[0] != self.spike_window:
+            raise ValueError("training.spike_window cannot change during a run "
+                             f"({self.loss_window.shape[0]} -> {self.spike_window})")
         # Terms with base weight 0 contribute nothing and are left out of adaptation.
         self._active = tf.constant([self.base_weights[k] > 0 for k in self.term_names])
+
+    def _create_state(self) -> None:
+        n_terms = len(self.term_names)
         self.steps = _state_var(0, tf.int64, "steps")
         self.finite_steps = _state_var(0, tf.int64, "finite_steps")
         self.nonfinite_count = _state_var(0, tf.int64, "nonfinite_count")

@@ -28,6 +28,7 @@ class LRSchedule:
     restarts: bool = False
     total_steps: int = 100_000
     params: dict = field(default_factory=dict)
+    start_step: int = 0  # global step at which this schedule begins (a level switch)
 
     def __post_init__(self) -> None:
         self.learning_rate = max(_finite(float(self.learning_rate), 0.0), 0.0)
@@ -37,7 +38,7 @@ class LRSchedule:
         self.total_steps = max(int(self.total_steps), 1)
 
     def __call__(self, step: int) -> float:
-        step = max(int(step), 0)
+        step = max(int(step) - self.start_step, 0)
         if self.warmup_steps and step < self.warmup_steps:
             lr = self.learning_rate * (step + 1) / self.warmup_steps
         else:
@@ -87,21 +88,25 @@ class LRSchedule:
             1.0 + math.cos(math.pi * progress))
 
 
-def schedule_from_config(training, total_steps: int, steps_per_epoch: int) -> LRSchedule:
+def schedule_from_config(training, total_steps: int, steps_per_epoch: int,
+                         start_step: int = 0) -> LRSchedule:
     """Build the schedule a :class:`TrainingConfig` describes.
 
     ``scheduler_params.restart_period_epochs`` is converted to steps with the real
-    ``steps_per_epoch``.
+    ``steps_per_epoch``. With ``start_step`` > 0 (a level applied to a trained model)
+    the schedule begins there, at its peak learning rate, without a second warm-up.
     """
     params = dict(training.scheduler_params or {})
     if "restart_period_epochs" in params and "restart_period_steps" not in params:
         params["restart_period_steps"] = float(params["restart_period_epochs"]) * max(steps_per_epoch, 1)
+    warmup = training.warmup_steps if start_step == 0 else 0
     return LRSchedule(
         learning_rate=training.learning_rate,
         min_learning_rate=training.min_learning_rate,
-        warmup_steps=training.warmup_steps,
+        warmup_steps=warmup,
         kind=training.scheduler,
         restarts=training.cosine_restarts,
-        total_steps=max(total_steps - training.warmup_steps, 1),
+        total_steps=max(total_steps - warmup - start_step, 1),
         params=params,
+        start_step=start_step,
     )

@@ -22,13 +22,13 @@ BATCH_SIGNATURE = {
 
 
 def alignment_score(outputs, batch) -> tf.Tensor:
-    """Mean soft-attention mass within one token of the hard (MAS) path, over real frames.
+    """Mean mass of the aligner's own attention (without the prior) within one token of
+    the hard (MAS) path, over real frames.
 
-    Near 1 when the aligner has learned a sharp monotonic alignment; a prior-only or
-    uniform attention scores far lower.
+    Near 1 when the aligner has learned a sharp alignment that agrees with the monotonic
+    path; an untrained aligner (uniform attention) scores about 3 / text length.
     """
-    attn = tf.exp(outputs["attn_logprob"])
-    attn = attn / tf.maximum(tf.reduce_sum(attn, -1, keepdims=True), 1e-9)
+    attn = tf.exp(outputs["aligner_logprob"])
     durations = outputs["durations"]
     ends = tf.cumsum(durations, axis=1)
     starts = ends - durations
@@ -54,12 +54,32 @@ class StepFunctions:
         self.clip_norm = clip_norm
         self.trace_count = 0
         self.loss_scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-        self.train_step = tf.function(self._train_step, input_signature=[BATCH_SIGNATURE],
-                                      jit_compile=jit_compile)
+        self.replicas = strategy.num_replicas_in_sync
+        if self.replicas == 1:
+            # One signature with unknown dims: a single trace for every batch shape.
+            self.train_step = tf.function(self._train_step, input_signature=[BATCH_SIGNATURE],
+                                          jit_compile=jit_compile)
+        else:
+            # Distributed values cannot be described by a TensorSpec signature.
+            self.train_step = tf.function(self._train_step, reduce_retracing=True,
+                                          jit_compile=jit_compile)
         self.eval_step = tf.function(self._eval_step, input_signature=[BATCH_SIGNATURE])
 
+    def distribute(self, batch: dict) -> dict:
+        """Split a host batch across replicas (rows ``i::replicas`` go to replica ``i``)."""
+        if self.replicas == 1:
+            return batch
+        n = self.replicas
+
+        def per_replica(context):
+            i = context.replica_id_in_sync_group
+            return {k: v[i::n] for k, v in batch.items()}
+
+        return self.strategy.experimental_distribute_values_from_function(per_replica)
+
     # -- training ------------------------------------------------------------------
-    def _replica_train(self, batch, global_batch):
+    def _replica_train(self, batch):
+        global_batch = tf.shape(batch["text_ids"])[0] * self.replicas
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             outputs = self.model(batch, training=True)
@@ -93,8 +113,7 @@ class StepFunctions:
 
     def _train_step(self, batch):
         self.trace_count += 1  # Python side effect: runs once per trace only
-        global_batch = tf.shape(batch["text_ids"])[0]
-        per_replica = self.strategy.run(self._replica_train, args=(batch, global_batch))
+        per_replica = self.strategy.run(self._replica_train, args=(batch,))
         report = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                   for k, v in per_replica.items()}
         term_means = {k: v for k, v in report.items() if k.endswith("_loss")}

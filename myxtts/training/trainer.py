@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+import yaml
 from tqdm import tqdm
 
 from myxtts.audio.features import MelStats
@@ -37,6 +38,13 @@ from myxtts.training.schedules import LRSchedule, schedule_from_config
 from myxtts.training.step import StepFunctions
 
 log = logging.getLogger(__name__)
+
+# Settings that only say how long / how often; changing them on resume changes nothing else.
+_RUN_LENGTH_FIELDS = {"epochs", "max_steps", "max_minutes", "log_every_steps", "val_every_steps",
+                      "checkpoint_every_steps", "keep_checkpoints", "early_stopping_patience",
+                      "early_stopping_min_delta"}
+_SCHEDULE_FIELDS = {"learning_rate", "min_learning_rate", "warmup_steps", "scheduler",
+                    "cosine_restarts", "scheduler_params", "optimization_level"}
 
 
 @dataclass
@@ -90,6 +98,10 @@ class XTTSTrainer:
         if self.data is None:
             raise RuntimeError("call prepare_data() before build()")
         cfg = self.config
+        replicas = self.strategy.num_replicas_in_sync
+        if self.data.train.batch_size % replicas:
+            raise ValueError(f"data.batch_size {self.data.train.batch_size} must be a multiple "
+                             f"of the {replicas} replicas")
         keras.utils.set_random_seed(cfg.training.seed)
         policy = choose_precision(cfg.training.mixed_precision)
         keras.mixed_precision.set_global_policy(policy)
@@ -114,30 +126,76 @@ class XTTSTrainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.run_dir),
                                                   max_to_keep=cfg.training.keep_checkpoints,
                                                   checkpoint_name="ckpt")
+        self._pending_events: list[tuple[str, str, dict]] = []
         if self._resume_prefix:
             self._restore(self._resume_prefix)
         self.steps = StepFunctions(self.model, self.optimizer, self.loss_fn, self.strategy,
                                    self.clip_norm, cfg.training.jit_compile)
         self.schedule = schedule_from_config(cfg.training, self.total_steps,
-                                             self.data.train.batches_per_epoch)
+                                             self.data.train.batches_per_epoch,
+                                             int(self.state.schedule_start.numpy()))
+        if cfg.training.optimization_level == "auto":
+            from myxtts.training.auto_level import attach_auto_level
+            attach_auto_level(self)
 
     def _restore(self, prefix: str) -> None:
-        status = self.checkpoint.restore(prefix)
         try:
-            status.assert_existing_objects_matched()
-        except AssertionError as exc:
+            self.checkpoint.restore(prefix).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as exc:
             raise CheckpointError(f"{prefix}: checkpoint does not match this model/config "
                                   f"({str(exc).splitlines()[0]})") from exc
+        stored = XTTSConfig.from_dict(yaml.safe_load(self.state.config_yaml.numpy().decode()))
+        old_level, new_level = stored.training.optimization_level, self.config.training.optimization_level
+        changed = sorted(k for k in vars(self.config.training) if k not in _RUN_LENGTH_FIELDS
+                         and getattr(stored.training, k) != getattr(self.config.training, k))
+        if changed:
+            # Another level or other training settings: weights and optimizer moments are
+            # kept; a changed learning-rate schedule starts at the restored step.
+            step = int(self.state.step.numpy())
+            if set(changed) & _SCHEDULE_FIELDS:
+                self.state.schedule_start.assign(step)
+            self._pending_events.append((
+                "level_switch" if old_level != new_level else "config_change",
+                f"resumed from level {old_level} into {new_level}; changed: {', '.join(changed)}; "
+                f"schedule starts at step {int(self.state.schedule_start.numpy())}",
+                {"from": old_level, "to": new_level, "level": new_level, "changed": changed}))
         # Metadata describing this run (the possibly changed config) replaces the stored one.
         self.state.config_yaml.assign(self.config.to_yaml())
         self.clip_norm.assign(self.config.training.gradient_clip_norm)
 
+    def apply_training_config(self, training, event: str, message: str) -> None:
+        """Switch training settings in place (e.g. an optimization level), mid-run.
+
+        Keeps weights, optimizer moments and loss state; applies the new loss weights and
+        toggles, clipping, learning rate and schedule (starting at the current step); the
+        train step is retraced once. Logged as ``event``.
+        """
+        step = int(self.state.step.numpy())
+        self.config.training = training
+        self.loss_fn.reconfigure(training)
+        self.clip_norm.assign(training.gradient_clip_norm)
+        self.optimizer.weight_decay = training.weight_decay
+        self.state.schedule_start.assign(step)
+        self.state.config_yaml.assign(self.config.to_yaml())
+        self.schedule = schedule_from_config(training, self.total_steps,
+                                             self.data.train.batches_per_epoch, step)
+        traces = self.steps.trace_count
+        self.steps = StepFunctions(self.model, self.optimizer, self.loss_fn, self.strategy,
+                                   self.clip_norm, training.jit_compile)
+        self.steps.trace_count = traces
+        if getattr(self, "logger", None) is not None:
+            self.logger.event(step, event, message, level=training.optimization_level,
+                              lr=self.schedule(step))
+        self.config.save(self.run_dir / "config.yaml")
+
     @property
     def total_steps(self) -> int:
-        t = self.config.training
-        per_epoch = self.data.train.batches_per_epoch
-        total = t.epochs * per_epoch
-        return min(total, t.max_steps) if t.max_steps else total
+        """Planned run length (``epochs`` x batches per epoch): the schedule's horizon.
+
+        Deliberately independent of ``max_steps`` / ``max_minutes``, so stopping early
+        and resuming with another budget follows the same learning-rate curve.
+        """
+        return self.config.training.epochs * self.data.train.batches_per_epoch
 
     def set_learning_schedule(self, schedule: LRSchedule) -> None:
         """Replace the schedule; it continues from the current step (not from zero)."""
@@ -164,9 +222,12 @@ class XTTSTrainer:
                      f"{'resumed' if step else 'started'} at step {step}, epoch {epoch}, level "
                      f"{cfg.optimization_level}, lr {self.schedule(step):.3g}",
                      level=cfg.optimization_level)
+        for event, message, extra in self._pending_events:
+            logger.event(step, event, message, **extra)
+        self._pending_events = []
         session_start = time.time()
         deadline = session_start + 60 * max_minutes if max_minutes else None
-        limit = min(max_steps or self.total_steps, self.total_steps)
+        limit = min(max_steps, self.total_steps) if max_steps else self.total_steps
         bar = tqdm(total=limit, initial=min(step, limit), disable=not progress,
                    dynamic_ncols=True, desc="train")
         last_train: dict = {}
@@ -176,7 +237,7 @@ class XTTSTrainer:
             for b, batch in self.data.train.batches(epoch, start_batch):
                 lr = self.schedule(step)
                 self.optimizer.learning_rate.assign(lr)
-                report = {k: float(v) for k, v in self.steps.train_step(batch).items()}
+                report = {k: float(v) for k, v in self.steps.train_step(self.steps.distribute(batch)).items()}
                 step += 1
                 self.state.step.assign(step)
                 self.state.batch_in_epoch.assign(b + 1)

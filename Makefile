@@ -1,0 +1,83 @@
+# MyXTTS: `make demo` (install, build demo data, train ~12 min, synthesize) and `make test`.
+# Variables can be overridden: make demo PYTHON=.venv/bin/python DEMO_MINUTES=20
+
+SYSTEM_PYTHON ?= python3
+# Debian/Ubuntu system Pythons refuse `pip install` outside a virtual environment (PEP 668):
+# there, make creates .venv and uses it. Otherwise it uses python3 (or your active venv).
+EXTERNALLY_MANAGED := $(shell $(SYSTEM_PYTHON) -c 'import os, sys, sysconfig; \
+	print(int(sys.prefix == sys.base_prefix and os.path.exists(os.path.join( \
+	sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))' 2>/dev/null)
+ifeq ($(EXTERNALLY_MANAGED),1)
+PYTHON       ?= .venv/bin/python
+else
+PYTHON       ?= $(SYSTEM_PYTHON)
+endif
+DEMO_DATA    ?= data/demo
+DEMO_RUN     ?= runs/demo
+DEMO_MINUTES ?= 12
+DEMO_REF     ?= $(DEMO_DATA)/wavs/DEMO-00001.wav
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help install system-deps demo demo-clean test
+
+help:
+	@echo "make demo        install, build $(DEMO_DATA), train the tiny model for $(DEMO_MINUTES) min into $(DEMO_RUN),"
+	@echo "                 and speak a held-out sentence to $(DEMO_RUN)/heldout.wav"
+	@echo "make test        install, then run the test suite ($(PYTHON) -m pytest -q tests)"
+	@echo "make install     pip install -e . (and espeak-ng through apt-get when run as root)"
+	@echo "make demo-clean  delete $(DEMO_RUN) so the next make demo trains afresh"
+
+# espeak-ng speaks the demo data and turns text into phonemes.
+system-deps:
+	@if command -v espeak-ng >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing espeak-ng with apt-get"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng; \
+	else \
+		echo "espeak-ng is required but not installed. Install it, then re-run make:"; \
+		echo "  Debian/Ubuntu: sudo apt-get install espeak-ng     macOS: brew install espeak-ng"; \
+		exit 1; \
+	fi
+
+install: system-deps
+	@if [ "$(PYTHON)" = .venv/bin/python ] && [ ! -x .venv/bin/python ]; then \
+		echo "$(SYSTEM_PYTHON) is managed by the system (PEP 668): creating .venv for MyXTTS"; \
+		if ! $(SYSTEM_PYTHON) -m venv .venv; then \
+			rm -rf .venv; \
+			if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+				DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && \
+				$(SYSTEM_PYTHON) -m venv .venv; \
+			else \
+				echo "Cannot create .venv: install python3-venv (sudo apt-get install python3-venv)"; \
+				exit 1; \
+			fi; \
+		fi; \
+	fi
+	$(PYTHON) -m pip install -e .
+
+demo: install
+	$(PYTHON) utilities/make_demo_dataset.py --output $(DEMO_DATA)
+	@if ls $(DEMO_RUN)/ckpt-*.index >/dev/null 2>&1; then \
+		echo "$(DEMO_RUN) already holds a trained demo model: using it (make demo-clean to retrain)."; \
+	else \
+		$(PYTHON) train_main.py --train-data $(DEMO_DATA) --model-size tiny \
+			--checkpoint-dir $(DEMO_RUN) --max-minutes $(DEMO_MINUTES); \
+	fi
+	$(PYTHON) inference_main.py --checkpoint $(DEMO_RUN) --reference-audio $(DEMO_REF) \
+		--output $(DEMO_RUN)/heldout.wav --overwrite \
+		--text "$$($(PYTHON) -c 'from myxtts.data.demo import held_out_sentences; print(held_out_sentences(1)[0])')"
+	@echo
+	@echo "Demo data:      $(DEMO_DATA)  (metadata.csv, speakers.csv, wavs/)"
+	@echo "Run directory:  $(DEMO_RUN)  (checkpoints, config.yaml, training.log, train_log.jsonl)"
+	@echo "Held-out audio: $(DEMO_RUN)/heldout.wav  (a sentence the model never saw, voice of $(DEMO_REF))"
+	@if [ "$(PYTHON)" = .venv/bin/python ]; then echo "Python:         .venv (activate it with: . .venv/bin/activate)"; fi
+	@echo "More:           $(PYTHON) inference_main.py --checkpoint $(DEMO_RUN) --text \"Your sentence.\" --output out.wav"
+
+demo-clean:
+	rm -rf $(DEMO_RUN)
+
+test: install
+	$(PYTHON) -m pytest -q tests

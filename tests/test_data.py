@@ -1,0 +1,290 @@
+"""Dataset reading, validation split, feature preparation and batching."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from myxtts.audio.features import MelStats
+from myxtts.config.config import AudioConfig, DataConfig, TextConfig
+from myxtts.data.batching import Batcher
+from myxtts.data.features_cache import Example, prepare_examples
+from myxtts.data.metadata import DatasetError, Utterance, read_dataset
+from myxtts.data.pipeline import split_validation
+from myxtts.text.tokenizer import Tokenizer
+
+SR = 22050
+N_MELS = 8
+
+
+def write_dataset(root: Path, rows: list[str], wav_ids: list[str],
+                  speakers: list[str] | None = None) -> Path:
+    (root / "wavs").mkdir(parents=True, exist_ok=True)
+    (root / "metadata.csv").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    for uid in wav_ids:
+        (root / "wavs" / f"{uid}.wav").write_bytes(b"")  # read_dataset only checks existence
+    if speakers is not None:
+        (root / "speakers.csv").write_text("".join(s + "\n" for s in speakers), encoding="utf-8")
+    return root
+
+
+# ------------------------------------------------------------------ read_dataset
+
+def test_two_columns(tmp_path):
+    root = write_dataset(tmp_path, ["a|Hello there.", "b|Second one."], ["a", "b"])
+    utts = read_dataset(root)
+    assert [(u.id, u.text, u.speaker) for u in utts] == [
+        ("a", "Hello there.", "speaker0"), ("b", "Second one.", "speaker0")]
+    assert utts[0].wav_path == root / "wavs" / "a.wav"
+
+
+def test_three_columns_uses_normalized_text(tmp_path):
+    root = write_dataset(tmp_path, ["a|Dr. Smith|doctor smith", "b|Plain|"], ["a", "b"])
+    utts = read_dataset(root)
+    assert [u.text for u in utts] == ["doctor smith", "Plain"]
+
+
+def test_four_columns_speaker_column_wins_over_speakers_csv(tmp_path):
+    root = write_dataset(tmp_path, ["a|x|text a|alice", "b|y|text b|bob"], ["a", "b"],
+                         speakers=["a|carol", "b|carol"])
+    assert [u.speaker for u in read_dataset(root)] == ["alice", "bob"]
+
+
+def test_speakers_csv_used_without_speaker_column(tmp_path):
+    root = write_dataset(tmp_path, ["a|x|text a", "b|y|text b", "c|z"], ["a", "b", "c"],
+                         speakers=["a|alice", "b|bob"])
+    assert [u.speaker for u in read_dataset(root)] == ["alice", "bob", "speaker0"]
+
+
+def test_metadata_file_path_accepted(tmp_path):
+    root = write_dataset(tmp_path, ["a|Hello"], ["a"])
+    assert [u.id for u in read_dataset(root / "metadata.csv")] == ["a"]
+
+
+def test_missing_wavs_skipped_with_counted_warning(tmp_path, caplog):
+    root = write_dataset(tmp_path, ["a|one", "b|two", "c|three", "d|four"], ["a", "c"])
+    with caplog.at_level(logging.WARNING, logger="myxtts.data.metadata"):
+        utts = read_dataset(root)
+    assert [u.id for u in utts] == ["a", "c"]
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("b.wav" in m for m in messages) and any("d.wav" in m for m in messages)
+    assert any("2 (missing audio)" in m and "metadata.csv" in m for m in messages)
+
+
+def test_empty_metadata_names_file(tmp_path):
+    root = write_dataset(tmp_path, [], [])
+    with pytest.raises(DatasetError, match="metadata.csv"):
+        read_dataset(root)
+
+
+def test_missing_metadata_names_file(tmp_path):
+    with pytest.raises(DatasetError, match="metadata.csv"):
+        read_dataset(tmp_path)
+
+
+def test_malformed_row_names_file_and_line(tmp_path):
+    root = write_dataset(tmp_path, ["a|fine", "no separator here"], ["a"])
+    with pytest.raises(DatasetError, match=r"metadata.csv:2"):
+        read_dataset(root)
+
+
+def test_malformed_speakers_csv_names_file(tmp_path):
+    root = write_dataset(tmp_path, ["a|fine"], ["a"], speakers=["a"])
+    with pytest.raises(DatasetError, match=r"speakers.csv:1"):
+        read_dataset(root)
+
+
+# ------------------------------------------------------------------ split
+
+def utterances(n: int) -> list[Utterance]:
+    return [Utterance(f"u{i:03d}", f"text {i}", f"s{i % 3}", Path(f"u{i:03d}.wav"))
+            for i in range(n)]
+
+
+def test_split_deterministic_disjoint_complete():
+    utts = utterances(50)
+    train, val = split_validation(utts, 0.1, 2, seed=3)
+    shuffled = list(reversed(utts))
+    train2, val2 = split_validation(shuffled, 0.1, 2, seed=3)
+    assert [u.id for u in val] == [u.id for u in val2]
+    assert [u.id for u in train] == [u.id for u in train2]
+    assert not {u.id for u in train} & {u.id for u in val}
+    assert {u.id for u in train} | {u.id for u in val} == {u.id for u in utts}
+    assert len(val) == 5
+    _, other = split_validation(utts, 0.1, 2, seed=4)
+    assert {u.id for u in other} != {u.id for u in val}
+
+
+def test_split_minimum_and_too_few():
+    _, val = split_validation(utterances(20), 0.05, 8, seed=0)
+    assert len(val) == 8
+    with pytest.raises(DatasetError, match="min_val_utterances"):
+        split_validation(utterances(8), 0.05, 8, seed=0)
+
+
+# ------------------------------------------------------------------ Batcher
+
+def make_examples(speaker_sizes: dict[str, int], seed: int = 0) -> list[Example]:
+    """Examples whose mel channel 0 holds the example's index (identifies a reference)."""
+    rng = np.random.default_rng(seed)
+    examples = []
+    for speaker, count in speaker_sizes.items():
+        for _ in range(count):
+            idx = len(examples)
+            frames = int(rng.integers(20, 150))
+            mel = rng.normal(size=(frames, N_MELS)).astype(np.float32)
+            mel[:, 0] = idx
+            mel[:, 1] = np.arange(frames)  # position, identifies the crop start
+            tokens = rng.integers(1, 30, size=int(rng.integers(3, 40))).astype(np.int32)
+            examples.append(Example(f"e{idx}", speaker, "t", tokens, mel))
+    return examples
+
+
+IDENTITY = MelStats(np.zeros(N_MELS, np.float32), np.ones(N_MELS, np.float32))
+
+
+def data_config(**kw) -> DataConfig:
+    base = dict(batch_size=4, mel_bucket_frames=32, text_bucket_tokens=8,
+                reference_max_frames=40)
+    base.update(kw)
+    return DataConfig(**base)
+
+
+def test_plan_deterministic_per_seed_and_epoch():
+    ex = make_examples({"a": 20, "b": 20})
+    one = Batcher(ex, IDENTITY, data_config(), seed=5)
+    two = Batcher(ex, IDENTITY, data_config(), seed=5)
+    assert one.epoch_plan(0) == two.epoch_plan(0)
+    assert one.epoch_plan(3) == two.epoch_plan(3)
+    assert one.epoch_plan(0) != one.epoch_plan(1)
+    assert one.epoch_plan(0) != Batcher(ex, IDENTITY, data_config(), seed=6).epoch_plan(0)
+
+
+def test_plan_full_disjoint_batches():
+    ex = make_examples({"a": 21, "b": 22})
+    batcher = Batcher(ex, IDENTITY, data_config(), seed=1)
+    plan = batcher.epoch_plan(0)
+    flat = [int(i) for b in plan for i in b]
+    assert all(len(b) == 4 for b in plan)
+    assert len(plan) == batcher.batches_per_epoch == 43 // 4
+    assert len(flat) == len(set(flat))
+
+
+def test_unshuffled_plan_covers_everything():
+    ex = make_examples({"a": 10})
+    batcher = Batcher(ex, IDENTITY, data_config(), seed=1, shuffle=False)
+    flat = sorted(int(i) for b in batcher.epoch_plan(0) for i in b)
+    assert flat == list(range(10))
+    assert batcher.batches_per_epoch == 3
+
+
+def test_batches_identical_for_same_seed_and_resume_start():
+    ex = make_examples({"a": 20, "b": 12})
+    first = dict(Batcher(ex, IDENTITY, data_config(), seed=2).batches(1))
+    resumed = dict(Batcher(ex, IDENTITY, data_config(), seed=2).batches(1, start=3))
+    assert sorted(resumed) == [b for b in sorted(first) if b >= 3]
+    for b, batch in resumed.items():
+        for key in batch:
+            np.testing.assert_array_equal(batch[key], first[b][key])
+
+
+def test_padding_lengths_and_contents():
+    ex = make_examples({"a": 12, "b": 12})
+    cfg = data_config()
+    batcher = Batcher(ex, IDENTITY, cfg, seed=0)
+    plan = batcher.epoch_plan(0)
+    for (b, batch), indices in zip(batcher.batches(0), plan):
+        assert batch["text_ids"].shape[1] % cfg.text_bucket_tokens == 0
+        assert batch["mel"].shape[1] % cfg.mel_bucket_frames == 0
+        assert batch["mel"].shape[1] - max(ex[i].mel.shape[0] for i in indices) < \
+            cfg.mel_bucket_frames
+        assert batch["text_ids"].dtype == np.int32 and batch["mel"].dtype == np.float32
+        for row, i in enumerate(indices):
+            n, t = len(ex[i].tokens), ex[i].mel.shape[0]
+            r = batch["ref_lengths"][row]
+            assert batch["text_lengths"][row] == n and batch["mel_lengths"][row] == t
+            np.testing.assert_array_equal(batch["text_ids"][row, :n], ex[i].tokens)
+            assert not batch["text_ids"][row, n:].any()
+            np.testing.assert_array_equal(batch["mel"][row, :t], ex[i].mel)
+            assert not batch["mel"][row, t:].any()
+            assert 0 < r <= cfg.reference_max_frames
+            assert not batch["ref_mel"][row, r:].any()
+        assert batch["ref_mel"].shape[1] == batch["ref_lengths"].max()
+
+
+def test_reference_same_speaker_other_utterance():
+    ex = make_examples({"a": 6, "b": 5, "solo": 1})
+    cfg = data_config(batch_size=3)
+    batcher = Batcher(ex, IDENTITY, cfg, seed=0, shuffle=False)
+    seen = 0
+    for _, batch in batcher.batches(0):
+        n_batch = len(batch["text_lengths"])
+        plan_rows = [int(i) for i in batch["mel"][:, 0, 0]]  # channel 0 = example index
+        for row in range(n_batch):
+            i = plan_rows[row]
+            r = batch["ref_lengths"][row]
+            ref = batch["ref_mel"][row, :r]
+            source = int(ref[0, 0])
+            assert np.all(ref[:, 0] == source)
+            assert ex[source].speaker == ex[i].speaker
+            if ex[i].speaker == "solo":
+                assert source == i
+            else:
+                assert source != i
+            start = int(ref[0, 1])
+            np.testing.assert_array_equal(ref, ex[source].mel[start:start + r])
+            assert r == min(ex[source].mel.shape[0], cfg.reference_max_frames)
+            seen += 1
+    assert seen == len(ex)
+
+
+def test_batcher_normalises_with_stats():
+    ex = make_examples({"a": 4})
+    stats = MelStats(np.full(N_MELS, 2.0, np.float32), np.full(N_MELS, 4.0, np.float32))
+    batcher = Batcher(ex, stats, data_config(), seed=0, shuffle=False)
+    _, batch = next(batcher.batches(0))
+    i = int(round(batch["mel"][0, 0, 0] * 4.0 + 2.0))
+    t = ex[i].mel.shape[0]
+    np.testing.assert_allclose(batch["mel"][0, :t], (ex[i].mel - 2.0) / 4.0, rtol=1e-6)
+
+
+def test_batcher_rejects_no_examples():
+    with pytest.raises(ValueError):
+        Batcher([], IDENTITY, data_config(), seed=0)
+
+
+# ------------------------------------------------------------------ prepare_examples
+
+def test_prepare_examples_skips_bad_audio(tmp_path, caplog):
+    wavs = tmp_path / "wavs"
+    wavs.mkdir()
+    t = np.arange(SR) / SR
+    good = (0.4 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    sf.write(wavs / "good.wav", good, SR)
+    sf.write(wavs / "silent.wav", np.zeros(SR, np.float32), SR)
+    (wavs / "corrupt.wav").write_bytes(b"RIFF....WAVEgarbage" * 10)
+    sf.write(wavs / "short.wav", good[: SR // 20], SR)
+    utts = [Utterance(uid, "hello world", "s", wavs / f"{uid}.wav")
+            for uid in ("good", "silent", "corrupt", "short")]
+    tokenizer = Tokenizer(TextConfig(frontend="characters"))
+    audio = AudioConfig(trim_silence=False)
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger="myxtts.data.features_cache"):
+        examples = prepare_examples(utts, tokenizer, audio, DataConfig(), cache)
+    assert [e.id for e in examples] == ["good"]
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("silent.wav" in m for m in messages)
+    assert any("corrupt.wav" in m for m in messages)
+    assert any("short.wav" in m for m in messages)
+    assert any("skipped 3 of 4" in m and "2 bad audio" in m for m in messages)
+    good_ex = examples[0]
+    assert good_ex.mel.shape == (1 + SR // audio.hop_length, audio.n_mels)
+    assert good_ex.tokens.tolist() == tokenizer.encode("hello world")
+    # second call reads the cache and gives the same features
+    again = prepare_examples(utts[:1], tokenizer, audio, DataConfig(), cache)
+    np.testing.assert_array_equal(again[0].mel, good_ex.mel)
+    assert any(cache.iterdir())
