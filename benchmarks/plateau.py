@@ -13,6 +13,8 @@
 
     python3 benchmarks/plateau.py --model-size tiny --plateau-minutes 40 --continue-steps 1500
 
+The total validation loss depends on the level's loss weights (plateau_breaker weighs mel
+2.0 and KL 1.2), so compare ``val_mel_loss``, alignment and MCD-DTW across arms.
 Early stopping is disabled in every phase, so each arm runs exactly ``--continue-steps``.
 ``--reuse-plateau`` skips phase 1 when RUN_DIR/plateau already holds its result.
 """
@@ -104,6 +106,7 @@ def train_to_plateau(args, config, data_path: Path, plateau_dir: Path) -> dict:
               "evidence": evidence.describe() if evidence is not None else None,
               "val_losses": detector.history, "level": config.training.optimization_level,
               "val_loss": summary.last_val.get("val_loss"),
+              "val_mel_loss": summary.last_val.get("val_mel_loss"),
               "alignment_score": summary.last_val.get("alignment_score")}
     (plateau_dir / "plateau.json").write_text(json.dumps(result, indent=2))
     del trainer
@@ -146,10 +149,14 @@ def continue_arm(args, arm: str, data_path: Path, plateau_dir: Path, arm_dir: Pa
             and isinstance(r.get("val_loss"), (int, float))]
     switches = [{"step": r["step"], "message": r["message"]} for r in records
                 if r.get("event") == "level_switch"]
-    result = {"arm": arm, "level_start": config.training.optimization_level,
+    # A switch at the start step is the resume under the arm's level; later ones are
+    # switches made while training (auto).
+    result = {"arm": arm, "start_step": start_step,
+              "level_start": config.training.optimization_level,
               "level_end": trainer.config.training.optimization_level,
               "steps": summary.steps - start_step, "minutes": round(seconds / 60, 2),
               "stop": summary.stop_reason, "val_loss": summary.last_val.get("val_loss"),
+              "val_mel_loss": summary.last_val.get("val_mel_loss"),
               "best_val_loss": min(vals) if vals else None,
               "alignment_score": summary.last_val.get("alignment_score"),
               "nonfinite_steps": summary.nonfinite_steps, "level_switches": switches}
@@ -179,7 +186,8 @@ def score(run_dir: Path, items, recognizer) -> dict:
 
 
 def _fmt(value, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
+    width = int("".join(c for c in spec.split(".")[0] if c.isdigit()) or 0)
+    return f"{'n/a':>{width}}" if value is None else format(value, spec)
 
 
 def print_table(plateau: dict, rows: list[dict]) -> None:
@@ -187,11 +195,14 @@ def print_table(plateau: dict, rows: list[dict]) -> None:
           f"({plateau['minutes']} min), stopped by {plateau['stop']}"
           + (f": {plateau['evidence']}" if plateau["evidence"] else ""))
     print(f"\n{'arm':<16} {'level at end':<16} {'steps':>6} {'val_loss':>9} {'best_val':>9} "
-          f"{'MCD-DTW':>8} {'CER':>6}  switch")
+          f"{'val_mel':>8} {'align':>6} {'MCD-DTW':>8} {'CER':>6}  switch while training")
     for r in rows:
-        switch = ", ".join(f"step {s['step']}" for s in r.get("level_switches", [])) or "-"
+        start = r.get("start_step", 0)
+        switch = ", ".join(f"step {s['step']}" for s in r.get("level_switches", [])
+                           if s["step"] > start) or "-"
         print(f"{r['arm']:<16} {r['level_end']:<16} {r['steps']:>6} "
               f"{_fmt(r['val_loss'], '9.4f')} {_fmt(r.get('best_val_loss'), '9.4f')} "
+              f"{_fmt(r.get('val_mel_loss'), '8.4f')} {_fmt(r.get('alignment_score'), '6.3f')} "
               f"{_fmt(r['mcd_dtw'], '8.2f')} {_fmt(r['cer'], '6.3f')}  {switch}")
 
 
@@ -230,6 +241,8 @@ def main(argv=None) -> int:
             print("CER skipped: pip install -r requirements-eval.txt", file=sys.stderr)
     start_row = {"arm": "plateau (start)", "level_end": plateau["level"], "steps": 0,
                  "val_loss": plateau["val_loss"], "best_val_loss": None,
+                 "val_mel_loss": plateau.get("val_mel_loss"),
+                 "alignment_score": plateau.get("alignment_score"),
                  **score(plateau_dir, items, recognizer)}
     rows = [start_row]
     for arm in arms:

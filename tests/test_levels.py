@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ from myxtts.config.presets import (LEVEL_SIZE_MULTIPLIERS, MODEL_SIZES, OPTIMIZA
                                    apply_optimization_level, describe_level, level_fields,
                                    levels_table_markdown, resolve_config)
 from myxtts.training.auto_level import (PLATEAU_MIN_VALIDATIONS, PLATEAU_WINDOW,
-                                        AutoLevelCallback, PlateauDetector,
+                                        AutoLevelCallback, PlateauDetector, attach_auto_level,
                                         plateau_training_config)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,6 +254,32 @@ def test_plateau_settings_keep_the_run_length():
 
 
 # ------------------------------------------------------------------ auto switches in place
+
+def _fake_trainer(run_dir: Path, schedule_start: int, step: int) -> SimpleNamespace:
+    value = lambda v: SimpleNamespace(numpy=lambda: v)
+    return SimpleNamespace(callbacks=[], run_dir=run_dir,
+                           state=SimpleNamespace(schedule_start=value(schedule_start),
+                                                 step=value(step)))
+
+
+def test_resumed_auto_run_starts_from_the_validations_logged_under_its_settings(tmp_path):
+    records = [{"type": "val", "step": 100, "val_loss": 5.0},      # before the schedule start
+               {"type": "train", "step": 200, "loss": 1.0},
+               {"type": "val", "step": 200, "val_loss": 3.0},
+               {"type": "val", "step": 300, "val_loss": "nan"},
+               {"type": "val", "step": 400, "val_loss": 2.9},
+               {"type": "val", "step": 400, "val_loss": 2.8},      # re-done after a resume
+               {"type": "val", "step": 900, "val_loss": 1.0}]      # after the checkpoint
+    lines = [json.dumps(r) for r in records] + ["not json"]
+    (tmp_path / "train_log.jsonl").write_text("\n".join(lines) + "\n")
+    trainer = _fake_trainer(tmp_path, schedule_start=150, step=500)
+    callback = attach_auto_level(trainer)
+    assert callback.detector.history == [(200, 3.0), (400, 2.8)]
+    assert attach_auto_level(trainer) is callback and trainer.callbacks == [callback]
+    fresh = attach_auto_level(_fake_trainer(tmp_path / "none", 0, 0))
+    assert fresh.detector.history == []
+
+
 
 def tiny_auto_config(data: Path) -> XTTSConfig:
     """`auto` on a very small model with a forced plateau (the LR is too small to learn)."""

@@ -85,9 +85,6 @@ def test_first_cycle_decays_and_cycles_repeat_with_t_mul_1(period, m_mul, cycle,
     assert all(a >= b for a, b in zip(first, first[1:]))
 
 
-@pytest.mark.xfail(strict=True, reason="schedules.py stops locating cycles after 10 000 "
-                                       "restarts (the rate then sticks at the floor); fix "
-                                       "proposed to the lead")
 def test_cycles_repeat_after_many_restarts():
     schedule = LRSchedule(1e-3, 1e-6, 0, "cosine", True, 10**9,
                           {"restart_period_steps": 100, "t_mul": 1.0, "m_mul": 1.0})

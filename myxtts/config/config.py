@@ -25,7 +25,7 @@ from myxtts.config._coerce import (
     ConfigError, check_keys, choice_error, coerce, error, parse_text_value, require_mapping,
     unknown_key)
 from myxtts.config.presets import (
-    MODEL_SIZES, OPTIMIZATION_LEVELS, apply_model_size, apply_optimization_level)
+    MODEL_SIZES, OPTIMIZATION_LEVELS, apply_model_size, apply_optimization_level, level_fields)
 
 __all__ = ["AudioConfig", "TextConfig", "DataConfig", "ModelConfig", "TrainingConfig",
            "XTTSConfig", "ConfigError", "SECTIONS", "field_docs"]
@@ -307,7 +307,7 @@ class XTTSConfig:
             level = raw["training"]["optimization_level"]
             if not isinstance(level, str) or level not in OPTIMIZATION_LEVELS:
                 raise choice_error("training.optimization_level", level, OPTIMIZATION_LEVELS)
-            for section, values in OPTIMIZATION_LEVELS[level].items():
+            for section, values in level_fields(level, raw["model"].get("size", "tiny")).items():
                 merged[section].update(values)
         for name in SECTIONS:
             check_keys(raw[name], [f.name for f in dataclasses.fields(_SECTION_TYPES[name])],

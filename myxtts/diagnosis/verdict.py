@@ -88,6 +88,24 @@ def find_stuck_terms(diag: Diagnosis, weights: dict[str, float]) -> list[str]:
     return stuck
 
 
+def improving_terms(diag: Diagnosis, weights: dict[str, float], th: Thresholds) -> list[str]:
+    """Loss terms (not the total) clearly falling across the window with a noticeable share."""
+    total_name = primary_term(diag.train)
+    total = diag.train.get(total_name or "")
+    moving = []
+    for name, trend in sorted(diag.train.items()):
+        if name == total_name or trend.direction != "decreasing" or trend.change is None:
+            continue
+        if trend.change > -th.min_improvement:
+            continue
+        if total is not None and total.level and trend.level is not None:
+            share = abs(trend.level * weights.get(name, 1.0)) / abs(total.level)
+            if share < MIN_TERM_SHARE:
+                continue
+        moving.append(name)
+    return moving
+
+
 def decide(diag: Diagnosis, th: Thresholds, weights: dict[str, float]) -> tuple[str, list[str], list[str]]:
     """(verdict, reasons, stuck_terms) for an analysed run."""
     total = diag.train.get(primary_term(diag.train) or "")
@@ -107,5 +125,14 @@ def decide(diag: Diagnosis, th: Thresholds, weights: dict[str, float]) -> tuple[
     ci = f"slope {total.slope:.3g} [{total.ci_low:.3g}, {total.ci_high:.3g}] {diag.slope_unit}"
     if total.direction == "decreasing":
         return "improving", [f"loss changed {pct(total.change)} across the window; {ci}"], stuck
+    moving = improving_terms(diag, weights, th)
+    if moving:
+        # Terms with floors (stop-token BCE with label smoothing, the alignment NLL with its
+        # prior) can hold the total flat while the terms that decide quality still fall.
+        return "improving", [
+            f"total loss flat ({pct(total.change)}; {ci}) but "
+            + ", ".join(f"{n} is still falling ({pct(diag.train[n].change)}, slope CI "
+                        f"[{diag.train[n].ci_low:.3g}, {diag.train[n].ci_high:.3g}])" for n in moving)
+            + (f"; flat terms ({', '.join(stuck)}) are likely at their floors" if stuck else "")], stuck
     return "plateau", [f"loss changed only {pct(total.change)} across the window "
                        f"(threshold {th.min_improvement * 100:.0f}%); {ci}"], stuck

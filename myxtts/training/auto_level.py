@@ -130,7 +130,9 @@ class AutoLevelCallback:
         trainer.apply_training_config(
             training, "level_switch",
             f"auto: validation loss plateaued ({evidence.describe()}); switching to {SWITCH_TO}")
-        # The new settings get the full early-stopping patience.
+        # Early stopping starts afresh: the new loss weights put val_loss on another scale,
+        # and the new settings get the full patience.
+        trainer.state.best_val_loss.assign(math.inf)
         trainer.state.bad_validations.assign(0)
         self.switched_at = step
 

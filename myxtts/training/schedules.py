@@ -17,6 +17,40 @@ def _finite(value: float, default: float) -> float:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else default
 
 
+def locate_cycle(step: float, period: float, t_mul: float) -> tuple[float, float, int]:
+    """(position in cycle, cycle length, cycle index) of `step` for cosine restarts whose
+    first cycle is `period` steps and each next one t_mul times longer (floored at 1 step).
+    Closed form, O(1) for any step."""
+    period = max(period, 1.0)
+    if abs(t_mul - 1.0) < 1e-9:
+        n = math.floor(step / period)
+        return step - n * period, period, n
+    # cycles before lengths hit the 1-step floor (t_mul < 1 only)
+    if t_mul < 1.0:
+        n_floor = max(math.ceil(math.log(1.0 / period) / math.log(t_mul)), 0) if period > 1 else 0
+        # length of cycle k (k < n_floor) = period * t_mul**k ; total before the floor:
+        span = period * (1.0 - t_mul ** n_floor) / (1.0 - t_mul)
+        if step >= span:
+            extra = math.floor(step - span)
+            return step - span - extra, 1.0, n_floor + extra
+    # geometric: start of cycle n = period * (t_mul**n - 1) / (t_mul - 1)
+    n = math.floor(math.log1p(step * (t_mul - 1.0) / period) / math.log(t_mul))
+    n = max(n, 0)
+    for _ in range(3):   # correct float rounding by at most a cycle either way
+        start = period * (t_mul ** n - 1.0) / (t_mul - 1.0)
+        if step < start and n > 0:
+            n -= 1
+            continue
+        length = max(period * t_mul ** n, 1.0)
+        if step >= start + length:
+            n += 1
+            continue
+        break
+    start = period * (t_mul ** n - 1.0) / (t_mul - 1.0)
+    length = max(period * t_mul ** n, 1.0)
+    return min(max(step - start, 0.0), length), length, n
+
+
 @dataclass
 class LRSchedule:
     """Warm-up + decay. ``kind`` is constant, cosine, exponential or noam."""
@@ -71,17 +105,8 @@ class LRSchedule:
             period = max(self.total_steps // 4, 1)
         t_mul = max(_finite(p.get("t_mul", 1.0), 1.0), 1e-3)
         m_mul = min(max(_finite(p.get("m_mul", 1.0), 1.0), 0.0), 1.0)
-        # Locate the cycle without floating-point blow-ups: iterate over cycles with a
-        # bounded count (periods that shrink are floored at one step).
-        position, cycle_len, peak = float(step), float(max(period, 1.0)), 1.0
-        for _ in range(10_000):
-            if position < cycle_len:
-                break
-            position -= cycle_len
-            cycle_len = max(cycle_len * t_mul, 1.0)
-            peak *= m_mul
-        else:
-            position = cycle_len
+        position, cycle_len, cycle = locate_cycle(float(step), float(max(period, 1.0)), t_mul)
+        peak = m_mul ** cycle if m_mul < 1.0 else 1.0
         progress = min(position / cycle_len, 1.0)
         top = self.min_learning_rate + (self.learning_rate - self.min_learning_rate) * peak
         return self.min_learning_rate + (top - self.min_learning_rate) * 0.5 * (

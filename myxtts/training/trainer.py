@@ -91,6 +91,10 @@ class XTTSTrainer:
             tokenizer = Tokenizer(self.config.text, SymbolTable.from_json(meta["symbols_json"]))
             stats = MelStats.from_list(meta["mel_stats"])
         self.data = build_data(self.config, train_path, val_path, tokenizer, stats)
+        # Record where the data came from, so the saved config (and tools reading it) can
+        # point back at it.
+        self.config.data.train_data = str(train_path)
+        self.config.data.val_data = str(val_path) if val_path else ""
         return self.data
 
     def build(self) -> None:
@@ -154,6 +158,10 @@ class XTTSTrainer:
             step = int(self.state.step.numpy())
             if set(changed) & _SCHEDULE_FIELDS:
                 self.state.schedule_start.assign(step)
+            if old_level != new_level:
+                # New loss weights put val_loss on another scale: restart early stopping.
+                self.state.best_val_loss.assign(float("inf"))
+                self.state.bad_validations.assign(0)
             self._pending_events.append((
                 "level_switch" if old_level != new_level else "config_change",
                 f"resumed from level {old_level} into {new_level}; changed: {', '.join(changed)}; "
@@ -163,7 +171,7 @@ class XTTSTrainer:
         self.state.config_yaml.assign(self.config.to_yaml())
         self.clip_norm.assign(self.config.training.gradient_clip_norm)
 
-    def apply_training_config(self, training, event: str, message: str) -> None:
+    def apply_training_config(self, training, event: str, message: str, **extra) -> None:
         """Switch training settings in place (e.g. an optimization level), mid-run.
 
         Keeps weights, optimizer moments and loss state; applies the new loss weights and
@@ -185,7 +193,7 @@ class XTTSTrainer:
         self.steps.trace_count = traces
         if getattr(self, "logger", None) is not None:
             self.logger.event(step, event, message, level=training.optimization_level,
-                              lr=self.schedule(step))
+                              lr=self.schedule(step), **extra)
         self.config.save(self.run_dir / "config.yaml")
 
     @property
