@@ -59,7 +59,7 @@ class Aligner(keras.layers.Layer):
             keras.layers.Conv1D(aligner_dim, 1),
         ])
 
-    def call(self, text_embedded, text_mask, mel, mel_mask, log_prior):
+    def call(self, text_embedded, text_mask, mel, mel_mask, text_lengths, mel_lengths):
         """Returns ``(attn_logprob, aligner_logprob)``, both ``[B, T, N]``: the aligner's
         log-softmax over tokens with and without the log prior added."""
         keys = apply_mask(text_embedded, text_mask)
@@ -76,6 +76,10 @@ class Aligner(keras.layers.Layer):
         logits = -self.temperature * dist
         logits = tf.where(text_mask[:, None, :], logits, NEG)
         aligner_logprob = tf.nn.log_softmax(logits, axis=-1)
+        # The prior is built here, in float32, from integer lengths: a float tensor passed
+        # into a Keras layer call would be autocast to float16/bfloat16 under mixed precision.
+        log_prior = beta_binomial_log_prior(text_lengths, mel_lengths, tf.shape(text_mask)[1],
+                                            tf.shape(mel_mask)[1])
         return aligner_logprob + log_prior, aligner_logprob
 
 

@@ -11,8 +11,7 @@ import keras
 import tensorflow as tf
 
 from myxtts.config.config import ModelConfig
-from myxtts.models.alignment import (Aligner, beta_binomial_log_prior, durations_to_alignment,
-                                     monotonic_alignment_search)
+from myxtts.models.alignment import Aligner, durations_to_alignment, monotonic_alignment_search
 from myxtts.models.decoders import DurationPredictor, FrameDecoder, Postnet
 from myxtts.models.encoders import ReferenceEncoder, TextEncoder
 from myxtts.models.layers import apply_mask
@@ -69,9 +68,8 @@ class XTTSModel(keras.Model):
             text_ids, text_lengths, batch["ref_mel"], batch["ref_lengths"], training, training)
         max_text, max_mel = tf.shape(text_ids)[1], tf.shape(mel)[1]
         mel_mask = tf.sequence_mask(mel_lengths, max_mel)
-        log_prior = beta_binomial_log_prior(text_lengths, mel_lengths, max_text, max_mel)
-        attn_logprob, aligner_logprob = self.aligner(embedded, text_mask, tf.cast(mel, embedded.dtype), mel_mask,
-                                    log_prior)
+        attn_logprob, aligner_logprob = self.aligner(
+            embedded, text_mask, tf.cast(mel, embedded.dtype), mel_mask, text_lengths, mel_lengths)
         _, durations = monotonic_alignment_search(attn_logprob, text_lengths, mel_lengths)
         alignment, _ = durations_to_alignment(durations, max_mel)
         log_duration_pred = self.duration_predictor(tf.stop_gradient(encoded), text_mask,

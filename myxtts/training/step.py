@@ -98,6 +98,11 @@ class StepFunctions:
         grads, _ = tf.clip_by_global_norm(grads, self.clip_norm * loss_scale)
         finite = tf.math.is_finite(loss) & tf.math.is_finite(raw_norm)
         if self.loss_scaled:
+            self.optimizer.apply(grads, variables)  # skips non-finite steps itself
+        elif self.replicas > 1:
+            # Applying gradients synchronises replicas, which tf.distribute does not allow
+            # inside tf.cond: a non-finite step applies zero gradients instead of skipping.
+            grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
             self.optimizer.apply(grads, variables)
         else:
             def apply():
