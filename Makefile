@@ -15,7 +15,8 @@ endif
 DEMO_DATA    ?= data/demo
 DEMO_RUN     ?= runs/demo
 DEMO_MINUTES ?= 12
-DEMO_REF     ?= $(DEMO_DATA)/wavs/DEMO-00001.wav
+# An en-us recording of the demo set (the set is deterministic): the voice to clone.
+DEMO_REF     ?= $(DEMO_DATA)/wavs/DEMO-00003.wav
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -23,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 help:
 	@echo "make demo        install, build $(DEMO_DATA), train the tiny model for $(DEMO_MINUTES) min into $(DEMO_RUN),"
-	@echo "                 and speak a held-out sentence to $(DEMO_RUN)/heldout.wav"
+	@echo "                 and speak three held-out sentences to $(DEMO_RUN)/heldout-*.wav"
 	@echo "make test        install, then run the test suite ($(PYTHON) -m pytest -q tests)"
 	@echo "make install     pip install -e . (and espeak-ng through apt-get when run as root)"
 	@echo "make demo-clean  delete $(DEMO_RUN) so the next make demo trains afresh"
@@ -66,13 +67,16 @@ demo: install
 		$(PYTHON) train_main.py --train-data $(DEMO_DATA) --model-size tiny \
 			--checkpoint-dir $(DEMO_RUN) --max-minutes $(DEMO_MINUTES); \
 	fi
+	$(PYTHON) -c 'from myxtts.data.demo import held_out_sentences; \
+		print("\n".join(f"heldout-{i}\t{t}" for i, t in enumerate(held_out_sentences(3), 1)))' \
+		> $(DEMO_RUN)/heldout.txt
 	$(PYTHON) inference_main.py --checkpoint $(DEMO_RUN) --reference-audio $(DEMO_REF) \
-		--output $(DEMO_RUN)/heldout.wav --overwrite \
-		--text "$$($(PYTHON) -c 'from myxtts.data.demo import held_out_sentences; print(held_out_sentences(1)[0])')"
+		--text-file $(DEMO_RUN)/heldout.txt --output-dir $(DEMO_RUN) --overwrite
 	@echo
 	@echo "Demo data:      $(DEMO_DATA)  (metadata.csv, speakers.csv, wavs/)"
 	@echo "Run directory:  $(DEMO_RUN)  (checkpoints, config.yaml, training.log, train_log.jsonl)"
-	@echo "Held-out audio: $(DEMO_RUN)/heldout.wav  (a sentence the model never saw, voice of $(DEMO_REF))"
+	@echo "Held-out audio: $(DEMO_RUN)/heldout-1.wav .. heldout-3.wav  (sentences the model never saw,"
+	@echo "                listed in $(DEMO_RUN)/heldout.txt; voice cloned from $(DEMO_REF))"
 	@if [ "$(PYTHON)" = .venv/bin/python ]; then echo "Python:         .venv (activate it with: . .venv/bin/activate)"; fi
 	@echo "More:           $(PYTHON) inference_main.py --checkpoint $(DEMO_RUN) --text \"Your sentence.\" --output out.wav"
 
