@@ -86,13 +86,8 @@ def main(argv=None) -> int:
     trainer.build()
     setup_s = time.time() - t0
     items = held_out_items(args, trainer, data_path)
-    recognizer = None
-    if not args.no_cer:
-        from myxtts.evaluation.cer import OfflineRecognizer
-        if OfflineRecognizer.available():
-            recognizer = OfflineRecognizer()
-        else:
-            print("CER skipped: pip install -r requirements-eval.txt", file=sys.stderr)
+    from myxtts.evaluation.cer import optional_recognizer
+    recognizer = optional_recognizer(not args.no_cer)
     marks = sorted(float(m) for m in args.report_at.split(",") if m.strip())
     marks = [m for m in marks if m <= args.minutes] or [args.minutes]
     rows, trained_s = [], 0.0

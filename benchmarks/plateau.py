@@ -232,13 +232,8 @@ def main(argv=None) -> int:
     from myxtts.training.checkpoints import read_metadata
     stored = XTTSConfig.from_dict(yaml.safe_load(read_metadata(plateau_dir)["config_yaml"]))
     items = make_items(args, stored, data_path)
-    recognizer = None
-    if not args.no_cer:
-        from myxtts.evaluation.cer import OfflineRecognizer
-        if OfflineRecognizer.available():
-            recognizer = OfflineRecognizer()
-        else:
-            print("CER skipped: pip install -r requirements-eval.txt", file=sys.stderr)
+    from myxtts.evaluation.cer import optional_recognizer
+    recognizer = optional_recognizer(not args.no_cer)
     start_row = {"arm": "plateau (start)", "level_end": plateau["level"], "steps": 0,
                  "val_loss": plateau["val_loss"], "best_val_loss": None,
                  "val_mel_loss": plateau.get("val_mel_loss"),

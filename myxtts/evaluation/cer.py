@@ -91,3 +91,15 @@ class OfflineRecognizer:
     def cer(self, wav: np.ndarray, sample_rate: int, reference_text: str) -> float:
         """CER of the transcript of ``wav`` against ``reference_text`` (both normalised)."""
         return cer(reference_text, self.transcribe(wav, sample_rate))
+
+
+def optional_recognizer(enabled: bool = True) -> OfflineRecognizer | None:
+    """The offline recogniser when ``enabled`` and installed, else ``None`` (with a hint on
+    stderr when it is wanted but missing). For benchmarks whose CER column is optional."""
+    if not enabled:
+        return None
+    if OfflineRecognizer.available():
+        return OfflineRecognizer()
+    import sys
+    print("CER skipped: pip install -r requirements-eval.txt", file=sys.stderr)
+    return None
