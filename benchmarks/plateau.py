@@ -139,6 +139,11 @@ def continue_arm(args, arm: str, data_path: Path, plateau_dir: Path, arm_dir: Pa
     config = arm_config(stored, arm)
     trainer = XTTSTrainer(config, arm_dir)
     trainer.prepare_data(data_path, resume=arm_dir)
+    # A run that ended at its planned epochs gets just enough more to continue (a run-length
+    # field: the schedule is not restarted, its horizon is extended).
+    per_epoch = trainer.data.train.batches_per_epoch
+    needed = -(-(start_step + args.continue_steps) // per_epoch)
+    config.training.epochs = max(config.training.epochs, needed)
     trainer.build()
     t = time.time()
     summary = trainer.train(max_steps=start_step + args.continue_steps, progress=False)

@@ -474,3 +474,25 @@ def test_real_run_mid_training_is_improving(tmp_path):
     diag = diagnose_run_dir(run)
     assert diag.verdict == "improving", diag.reasons
     assert any("mel_loss" in reason for reason in diag.reasons)
+
+
+def test_real_run_with_stalled_validation_is_plateau(tmp_path):
+    """The same real run cut at step 3600: validation mel loss has been flat near 0.142 since
+    step ~2400 (held-out MCD-DTW was best at step 3182) while the training mel loss still
+    creeps down. That is a plateau of what matters, and the advice is plateau_breaker with a
+    command that resumes this run."""
+    run = tmp_path / "run"
+    run.mkdir()
+    source = FIXTURES / "real_demo_run"
+    (run / "config.yaml").write_text((source / "config.yaml").read_text())
+    (run / "checkpoint").write_text('model_checkpoint_path: "ckpt-3500"\n')
+    lines = [line for line in (source / "train_log.jsonl").read_text().splitlines()
+             if json.loads(line)["step"] <= 3600]
+    (run / "train_log.jsonl").write_text("\n".join(lines) + "\n")
+    code, out, _ = run_cli("--run-dir", str(run), "--data", "data/demo")
+    assert code == 1, out
+    assert "VERDICT: PLATEAU" in out
+    command = next(line.strip().lstrip("$ ") for line in out.splitlines()
+                   if "--optimization-level plateau_breaker" in line)
+    assert command.startswith("python3 train_main.py --train-data data/demo")
+    assert f"--checkpoint-dir {run}" in command and "--resume-checkpoint latest" in command

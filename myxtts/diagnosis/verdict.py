@@ -7,6 +7,7 @@ import math
 from myxtts.diagnosis.results import Diagnosis, Thresholds, Trend
 
 MIN_TERM_SHARE = 0.05  # a term below this share of the total loss cannot be "stuck"
+MIN_VAL_POINTS = 5  # validation points in the window needed to overrule a falling train term
 
 
 def primary_term(train: dict[str, Trend]) -> str | None:
@@ -98,6 +99,11 @@ def improving_terms(diag: Diagnosis, weights: dict[str, float], th: Thresholds) 
             continue
         if trend.change > -th.min_improvement:
             continue
+        val = diag.val.get(f"val_{name}")
+        if (val is not None and val.n_points >= MIN_VAL_POINTS
+                and (val.direction == "increasing"
+                     or (val.change is not None and val.change > -th.min_improvement))):
+            continue  # falling on training data only: held-out loss has stopped improving
         if total is not None and total.level and trend.level is not None:
             share = abs(trend.level * weights.get(name, 1.0)) / abs(total.level)
             if share < MIN_TERM_SHARE:
