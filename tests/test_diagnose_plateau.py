@@ -496,3 +496,13 @@ def test_real_run_with_stalled_validation_is_plateau(tmp_path):
                    if "--optimization-level plateau_breaker" in line)
     assert command.startswith("python3 train_main.py --train-data data/demo")
     assert f"--checkpoint-dir {run}" in command and "--resume-checkpoint latest" in command
+
+
+def test_overfitting_run_with_decayed_lr_gets_warm_restart_command():
+    """The real run ended with its LR at 1 % of peak: the advice includes the measured warm
+    restart (resume under the enhanced level), as a runnable command."""
+    diag = diagnose_run_dir(FIXTURES / "real_demo_run")
+    rec = next(r for r in diag.recommendations if r.id == "warm_restart")
+    assert "--optimization-level enhanced" in rec.command
+    assert "--resume-checkpoint latest" in rec.command
+    assert rec.evidence["lr_now_over_peak"] <= 0.1
