@@ -21,6 +21,7 @@ from myxtts.config.presets import (LEVEL_SIZE_MULTIPLIERS, MODEL_SIZES, OPTIMIZA
 from myxtts.training.auto_level import (PLATEAU_MIN_VALIDATIONS, PLATEAU_WINDOW,
                                         AutoLevelCallback, PlateauDetector, attach_auto_level,
                                         plateau_training_config)
+from tiny_model import shrink_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "breakthrough_training.sh"
@@ -283,13 +284,7 @@ def test_resumed_auto_run_starts_from_the_validations_logged_under_its_settings(
 
 def tiny_auto_config(data: Path) -> XTTSConfig:
     """`auto` on a very small model with a forced plateau (the LR is too small to learn)."""
-    config = apply_optimization_level(XTTSConfig(), "auto")
-    m = config.model
-    m.hidden_dim, m.num_heads, m.ffn_dim = 64, 2, 128
-    m.text_encoder_layers, m.decoder_layers = 1, 1
-    m.postnet_layers, m.postnet_dim = 1, 32
-    m.duration_predictor_dim, m.reference_encoder_dim = 32, 32
-    m.speaker_latent_dim, m.aligner_dim = 16, 32
+    config = shrink_model(apply_optimization_level(XTTSConfig(), "auto"), postnet_layers=1)
     config.data.batch_size = 4
     config.data.min_val_utterances = 2
     t = config.training

@@ -13,6 +13,7 @@ from myxtts.config.config import XTTSConfig
 from myxtts.models.alignment import (beta_binomial_log_prior, durations_to_alignment,
                                      monotonic_alignment_search)
 from myxtts.models.factory import build_model
+from tiny_model import shrink_model
 
 NUM_SYMBOLS = 40
 N_MELS = 80
@@ -22,14 +23,8 @@ REF_LENGTHS = [20, 33]
 
 
 def small_config(reduction: int = 2) -> XTTSConfig:
-    config = XTTSConfig()
-    m = config.model
-    m.hidden_dim, m.num_heads, m.ffn_dim = 64, 2, 128
-    m.text_encoder_layers = m.decoder_layers = 1
-    m.postnet_layers, m.postnet_dim = 2, 32
-    m.duration_predictor_dim, m.reference_encoder_dim = 32, 32
-    m.speaker_latent_dim, m.aligner_dim = 16, 32
-    m.reduction_factor = reduction
+    config = shrink_model(XTTSConfig())
+    config.model.reduction_factor = reduction
     return config
 
 

@@ -17,6 +17,7 @@ from myxtts.training.checkpoints import CheckpointError
 from myxtts.training.run_log import JSONL_LOG, TEXT_LOG
 from myxtts.training.schedules import LRSchedule, schedule_from_config
 from myxtts.training.trainer import XTTSTrainer
+from tiny_model import shrink_model
 
 N_FIRST, N_MORE = 5, 4  # resume test: N steps, stop, resume, M more (batches: 2 per epoch)
 TERMS = ("mel_loss", "stop_loss", "kl_loss", "alignment_loss", "duration_loss")
@@ -24,13 +25,7 @@ TERMS = ("mel_loss", "stop_loss", "kl_loss", "alignment_loss", "duration_loss")
 
 def tiny_config(**training) -> XTTSConfig:
     """A very small model (seconds per trace) on the 12-utterance demo set."""
-    config = XTTSConfig()
-    m = config.model
-    m.hidden_dim, m.num_heads, m.ffn_dim = 64, 2, 128
-    m.text_encoder_layers, m.decoder_layers = 1, 2
-    m.postnet_layers, m.postnet_dim = 2, 32
-    m.duration_predictor_dim, m.reference_encoder_dim = 32, 32
-    m.speaker_latent_dim, m.aligner_dim = 16, 32
+    config = shrink_model(XTTSConfig(), decoder_layers=2)
     config.data.batch_size = 4
     config.data.min_val_utterances = 2
     t = config.training

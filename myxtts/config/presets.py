@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from myxtts.config.config import XTTSConfig
 
 #: Architecture fields of `ModelConfig` per size. `ModelConfig` defaults equal "tiny".
+#: Training fields that only say how long / how often a run goes. Levels never set them;
+#: switching level (in place or on resume) keeps the run's values and changes nothing else.
+RUN_LENGTH_FIELDS = ("epochs", "max_steps", "max_minutes", "log_every_steps", "val_every_steps",
+                     "checkpoint_every_steps", "keep_checkpoints", "early_stopping_patience",
+                     "early_stopping_min_delta")
+
 MODEL_SIZES: dict[str, dict[str, int]] = {
     "tiny": {
         "hidden_dim": 128, "text_encoder_layers": 2, "decoder_layers": 2, "num_heads": 2,

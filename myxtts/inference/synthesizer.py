@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import yaml
 
 from myxtts.audio.features import MelStats, load_wav, log_mel
 from myxtts.audio.vocoder import GriffinLimVocoder
@@ -37,7 +38,7 @@ class Synthesizer:
     def from_checkpoint(cls, path: str | Path) -> "Synthesizer":
         """Load a checkpoint prefix or the latest checkpoint of a run directory."""
         meta = read_metadata(path)
-        config = XTTSConfig.from_dict(__import__("yaml").safe_load(meta["config_yaml"]))
+        config = XTTSConfig.from_dict(yaml.safe_load(meta["config_yaml"]))
         symbols = SymbolTable.from_json(meta["symbols_json"])
         tokenizer = Tokenizer(config.text, symbols)
         stats = MelStats.from_list(meta["mel_stats"])
@@ -50,12 +51,13 @@ class Synthesizer:
         }
         model(dummy, training=False)
         make_checkpoint(model, rng=False).restore(meta["prefix"]).expect_partial().assert_existing_objects_matched()
-        # The dataset-average voice: zero normalised mel (the per-bin mean) as reference.
         return cls(config, model, tokenizer, stats)
 
     def reference_mel(self, reference_audio: str | Path | None) -> np.ndarray:
         """Normalised reference mel from a wav file (any sample rate; resampled)."""
         if reference_audio is None:
+            # Without a reference: the dataset-average voice (zero normalised mel = the
+            # per-bin mean), unless a default reference was given.
             if self.default_reference is not None:
                 return self.default_reference
             return np.zeros((self.config.data.reference_max_frames, self.config.audio.n_mels),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from myxtts.config.config import TrainingConfig, XTTSConfig
-from myxtts.config.presets import apply_optimization_level
+from myxtts.config.presets import RUN_LENGTH_FIELDS, apply_optimization_level
 
 #: K: the recent validations whose best loss is compared with the best before them.
 PLATEAU_WINDOW = 4
@@ -34,10 +34,6 @@ PLATEAU_MIN_REL_IMPROVEMENT = 0.005
 PLATEAU_MIN_VALIDATIONS = 5
 #: The level ``auto`` switches to.
 SWITCH_TO = "plateau_breaker"
-#: Training fields that say how long / how often; the switch keeps the run's values.
-KEEP_FIELDS = ("epochs", "max_steps", "max_minutes", "log_every_steps", "val_every_steps",
-               "checkpoint_every_steps", "keep_checkpoints", "early_stopping_patience",
-               "early_stopping_min_delta")
 
 
 @dataclass(frozen=True)
@@ -105,9 +101,9 @@ class PlateauDetector:
 
 def plateau_training_config(config: XTTSConfig, level: str = SWITCH_TO) -> TrainingConfig:
     """Training settings of ``level`` applied to ``config`` (not modified), keeping the
-    run's :data:`KEEP_FIELDS`."""
+    run's :data:`~myxtts.config.presets.RUN_LENGTH_FIELDS`."""
     new = apply_optimization_level(config, level).training
-    for name in KEEP_FIELDS:
+    for name in RUN_LENGTH_FIELDS:
         setattr(new, name, getattr(config.training, name))
     new.validate()
     return new
@@ -130,10 +126,6 @@ class AutoLevelCallback:
         trainer.apply_training_config(
             training, "level_switch",
             f"auto: validation loss plateaued ({evidence.describe()}); switching to {SWITCH_TO}")
-        # Early stopping starts afresh: the new loss weights put val_loss on another scale,
-        # and the new settings get the full patience.
-        trainer.state.best_val_loss.assign(math.inf)
-        trainer.state.bad_validations.assign(0)
         self.switched_at = step
 
 

@@ -106,7 +106,7 @@ class LRSchedule:
         t_mul = max(_finite(p.get("t_mul", 1.0), 1.0), 1e-3)
         m_mul = min(max(_finite(p.get("m_mul", 1.0), 1.0), 0.0), 1.0)
         position, cycle_len, cycle = locate_cycle(float(step), float(max(period, 1.0)), t_mul)
-        peak = m_mul ** cycle if m_mul < 1.0 else 1.0
+        peak = m_mul ** cycle
         progress = min(position / cycle_len, 1.0)
         top = self.min_learning_rate + (self.learning_rate - self.min_learning_rate) * peak
         return self.min_learning_rate + (top - self.min_learning_rate) * 0.5 * (

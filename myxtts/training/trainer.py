@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from myxtts.audio.features import MelStats
 from myxtts.config.config import XTTSConfig
+from myxtts.config.presets import RUN_LENGTH_FIELDS
 from myxtts.data.pipeline import DataBundle, build_data
 from myxtts.models.factory import build_model
 from myxtts.text.symbols import SymbolTable
@@ -39,10 +40,6 @@ from myxtts.training.step import StepFunctions
 
 log = logging.getLogger(__name__)
 
-# Settings that only say how long / how often; changing them on resume changes nothing else.
-_RUN_LENGTH_FIELDS = {"epochs", "max_steps", "max_minutes", "log_every_steps", "val_every_steps",
-                      "checkpoint_every_steps", "keep_checkpoints", "early_stopping_patience",
-                      "early_stopping_min_delta"}
 _SCHEDULE_FIELDS = {"learning_rate", "min_learning_rate", "warmup_steps", "scheduler",
                     "cosine_restarts", "scheduler_params", "optimization_level"}
 
@@ -150,7 +147,7 @@ class XTTSTrainer:
                                   f"({str(exc).splitlines()[0]})") from exc
         stored = XTTSConfig.from_dict(yaml.safe_load(self.state.config_yaml.numpy().decode()))
         old_level, new_level = stored.training.optimization_level, self.config.training.optimization_level
-        changed = sorted(k for k in vars(self.config.training) if k not in _RUN_LENGTH_FIELDS
+        changed = sorted(k for k in vars(self.config.training) if k not in RUN_LENGTH_FIELDS
                          and getattr(stored.training, k) != getattr(self.config.training, k))
         if changed:
             # Another level or other training settings: weights and optimizer moments are
@@ -159,9 +156,7 @@ class XTTSTrainer:
             if set(changed) & _SCHEDULE_FIELDS:
                 self.state.schedule_start.assign(step)
             if old_level != new_level:
-                # New loss weights put val_loss on another scale: restart early stopping.
-                self.state.best_val_loss.assign(float("inf"))
-                self.state.bad_validations.assign(0)
+                self._restart_early_stopping()
             self._pending_events.append((
                 "level_switch" if old_level != new_level else "config_change",
                 f"resumed from level {old_level} into {new_level}; changed: {', '.join(changed)}; "
@@ -179,6 +174,8 @@ class XTTSTrainer:
         train step is retraced once. Logged as ``event``.
         """
         step = int(self.state.step.numpy())
+        if training.optimization_level != self.config.training.optimization_level:
+            self._restart_early_stopping()
         self.config.training = training
         self.loss_fn.reconfigure(training)
         self.clip_norm.assign(training.gradient_clip_norm)
@@ -196,6 +193,12 @@ class XTTSTrainer:
                               lr=self.schedule(step), **extra)
         self.config.save(self.run_dir / "config.yaml")
 
+    def _restart_early_stopping(self) -> None:
+        """A new level's loss weights put val_loss on another scale, and its settings get
+        the full patience."""
+        self.state.best_val_loss.assign(float("inf"))
+        self.state.bad_validations.assign(0)
+
     @property
     def total_steps(self) -> int:
         """Planned run length (``epochs`` x batches per epoch): the schedule's horizon.
@@ -204,10 +207,6 @@ class XTTSTrainer:
         and resuming with another budget follows the same learning-rate curve.
         """
         return self.config.training.epochs * self.data.train.batches_per_epoch
-
-    def set_learning_schedule(self, schedule: LRSchedule) -> None:
-        """Replace the schedule; it continues from the current step (not from zero)."""
-        self.schedule = schedule
 
     # -- loop --------------------------------------------------------------------------
     def train(self, max_steps: int | None = None, max_minutes: float | None = None,
