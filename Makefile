@@ -20,12 +20,12 @@ DEMO_REF     ?= $(DEMO_DATA)/wavs/DEMO-00003.wav
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install system-deps demo demo-clean test
+.PHONY: help install install-test system-deps demo demo-clean test
 
 help:
 	@echo "make demo        install, build $(DEMO_DATA), train the tiny model for $(DEMO_MINUTES) min into $(DEMO_RUN),"
 	@echo "                 and speak three held-out sentences to $(DEMO_RUN)/heldout-*.wav"
-	@echo "make test        install, then run the test suite ($(PYTHON) -m pytest -q tests)"
+	@echo "make test        install with the [test] extra, then run the test suite ($(PYTHON) -m pytest -q tests)"
 	@echo "make install     pip install -e . (and espeak-ng through apt-get when run as root)"
 	@echo "make demo-clean  delete $(DEMO_RUN) so the next make demo trains afresh"
 
@@ -59,8 +59,12 @@ install: system-deps
 	fi
 	$(PYTHON) -m pip install -e .
 
+# The test suite needs the [test] extra (pytest, matplotlib for the --plot tests).
+install-test: install
+	$(PYTHON) -m pip install -e ".[test]"
+
 demo: install
-	$(PYTHON) utilities/make_demo_dataset.py --output $(DEMO_DATA)
+	$(PYTHON) -m myxtts demo-data --output $(DEMO_DATA)
 	@if ls $(DEMO_RUN)/ckpt-*.index >/dev/null 2>&1; then \
 		echo "$(DEMO_RUN) already holds a trained demo model: using it (make demo-clean to retrain)."; \
 	else \
@@ -83,5 +87,5 @@ demo: install
 demo-clean:
 	rm -rf $(DEMO_RUN)
 
-test: install
+test: install-test
 	$(PYTHON) -m pytest -q tests

@@ -1,47 +1,16 @@
-"""Build the synthetic espeak-ng demo dataset (LJSpeech layout) used by tests and benchmarks.
+#!/usr/bin/env python3
+"""Build the built-in espeak-ng demo dataset: ``python3 utilities/make_demo_dataset.py --help``.
 
-Example:
-    python3 utilities/make_demo_dataset.py --output data/demo --num-utterances 400
+Kept for users' scripts; installed as ``myxtts-demo-data`` and ``python -m myxtts demo-data``.
+The logic lives in :mod:`myxtts.cli.demo_data`.
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from myxtts.data.demo import DEFAULT_VOICES, make_demo_dataset, summarize_dataset  # noqa: E402
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", required=True, help="directory to create")
-    parser.add_argument("--num-utterances", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--voices", default=",".join(DEFAULT_VOICES),
-                        help="comma-separated espeak-ng voices, one speaker each")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel espeak-ng processes")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="rebuild a demo dataset made earlier with other parameters "
-                             "(never touches directories this tool did not make)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
-    start = time.perf_counter()
-    try:
-        output = make_demo_dataset(args.output, args.num_utterances, args.seed, voices,
-                                   jobs=args.jobs, overwrite=args.overwrite)
-    except (FileExistsError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"{output}: {summarize_dataset(output)} ({time.perf_counter() - start:.1f} s)")
-    return 0
-
+from myxtts.cli.demo_data import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,196 @@
+"""Train a MyXTTS voice-cloning TTS model.
+
+Examples:
+  python3 train_main.py                     # demo data (built in data/demo), tiny model
+  python3 train_main.py --train-data data/my_voice --model-size small --checkpoint-dir runs/my_voice
+  python3 train_main.py --checkpoint-dir runs/my_voice --resume-checkpoint latest --max-steps 20000
+  python3 train_main.py --print-config --model-size small --lr 5e-4 --set data.batch_size=8
+
+Config order (later wins): defaults (or, when resuming, the checkpoint's stored config)
+-> --config -> --model-size -> --optimization-level -> explicit flags -> --set.
+See docs/TRAINING.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from myxtts.cli.run_dir import check_new_run_dir, check_resume_target
+from myxtts.cli.runtime import EXIT_INTERRUPTED, CLIError, configure_runtime, fail
+from myxtts.cli.train_config import (DEMO_DIR, FLAG_KEYS, config_from_yaml_text, flag_overrides,
+                                     resolve_train_config, with_default_train_data)
+from myxtts.config.config import ConfigError, XTTSConfig
+from myxtts.config.presets import list_model_sizes, list_optimization_levels
+from myxtts.data.metadata import DatasetError
+
+log = logging.getLogger("train_main")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``train_main.py``."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--train-data", metavar="DIR",
+                      help="dataset folder with metadata.csv "
+                           "(id|text[|normalized_text[|speaker]]), wavs/ and optionally "
+                           "speakers.csv (id|speaker); default: the built-in demo set, built in "
+                           f"{DEMO_DIR} on first use")
+    data.add_argument("--val-data", metavar="DIR",
+                      help="separate validation dataset (default: a deterministic split of "
+                           "--train-data, see data.val_fraction)")
+    cfg = p.add_argument_group("configuration")
+    cfg.add_argument("--config", metavar="YAML", help="config file (see config.yaml)")
+    cfg.add_argument("--model-size", choices=list_model_sizes(), help="model size preset")
+    cfg.add_argument("--optimization-level", choices=list_optimization_levels(),
+                     help="optimization level preset")
+    for flag, kind, meta in (("--batch-size", int, "N"), ("--lr", float, "LR"),
+                             ("--epochs", int, "N"), ("--max-steps", int, "N"),
+                             ("--max-minutes", float, "MIN"), ("--seed", int, "N")):
+        helps = {"--max-steps": " (total steps of the run, counting resumed ones; 0 = no limit)",
+                 "--max-minutes": " (training time of this session; 0 = no limit)"}
+        key = FLAG_KEYS[flag[2:].replace("-", "_")]
+        cfg.add_argument(flag, type=kind, metavar=meta, help=f"sets {key}{helps.get(flag, '')}")
+    cfg.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                     help="override any config key, applied last; repeatable "
+                          "(e.g. --set training.warmup_steps=200)")
+    cfg.add_argument("--print-config", action="store_true",
+                     help="print the resolved config as YAML and exit")
+    run = p.add_argument_group("run")
+    run.add_argument("--checkpoint-dir", metavar="DIR",
+                     help="run directory for checkpoints, logs and config.yaml (default: "
+                          "runs/<model size>, or the folder of --resume-checkpoint PATH)")
+    run.add_argument("--resume-checkpoint", metavar="PATH|latest",
+                     help="continue from a checkpoint prefix (DIR/ckpt-500), a run directory, "
+                          "or 'latest' (the newest checkpoint in --checkpoint-dir)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _load_resume_source(args: argparse.Namespace,
+                        default_dir: Path) -> tuple[str, int, XTTSConfig]:
+    """Checkpoint prefix, step and stored config of the checkpoint to resume (imports TF)."""
+    if args.resume_checkpoint == "latest":
+        run_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else default_dir
+        if not Path(run_dir).is_dir() or not any(Path(run_dir).glob("ckpt-*.index")):
+            raise CLIError(f"--resume-checkpoint latest: there is no checkpoint in {run_dir} to "
+                           "resume; start a new run by leaving out --resume-checkpoint (or pass "
+                           "the right --checkpoint-dir)")
+        source = run_dir
+    else:
+        source = Path(args.resume_checkpoint)
+        if not source.exists() and not Path(f"{source}.index").is_file():
+            raise CLIError(f"--resume-checkpoint {source}: no such checkpoint prefix or run "
+                           "directory")
+    from myxtts.training.checkpoints import CheckpointError, read_metadata
+
+    try:
+        meta = read_metadata(source)
+    except CheckpointError as exc:
+        raise CLIError(f"--resume-checkpoint: {exc}") from None
+    return meta["prefix"], meta["step"], config_from_yaml_text(meta["config_yaml"], meta["prefix"])
+
+
+def _resolve(args: argparse.Namespace) -> tuple[XTTSConfig, Path, str | None, int]:
+    """Resolved config, run directory, and the checkpoint to resume (prefix, step) if any."""
+    overrides = flag_overrides(vars(args)) + list(args.set)
+    prefix, step, stored = None, 0, None
+    if args.resume_checkpoint:
+        # Without --checkpoint-dir, 'latest' looks in runs/<size of the config built without it>.
+        plain = resolve_train_config(args.config, args.model_size, args.optimization_level,
+                                     overrides)
+        prefix, step, stored = _load_resume_source(args, Path("runs") / plain.model.size)
+    config = resolve_train_config(args.config, args.model_size, args.optimization_level,
+                                  overrides, checkpoint_config=stored)
+    config = with_default_train_data(config)
+    if args.checkpoint_dir:
+        run_dir = Path(args.checkpoint_dir)
+    elif prefix is not None:
+        run_dir = Path(prefix).parent
+    else:
+        run_dir = Path("runs") / config.model.size
+    return config, run_dir, prefix, step
+
+
+def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
+           prefix: str | None, step: int) -> int:
+    max_steps = config.training.max_steps
+    if prefix is not None and max_steps and step >= max_steps:
+        raise CLIError(f"{prefix} is at step {step}, which already reaches training.max_steps="
+                       f"{max_steps}; pass a larger --max-steps (it counts all steps of the run, "
+                       "including those already trained)")
+    if prefix is not None:
+        check_resume_target(run_dir, prefix, step)
+    else:
+        check_new_run_dir(run_dir)
+    train_data = Path(config.data.train_data)
+    if train_data == DEMO_DIR:
+        from myxtts.data.demo import make_demo_dataset
+        print(f"Using the built-in demo dataset in {DEMO_DIR} (built on first use).", flush=True)
+        try:
+            make_demo_dataset(DEMO_DIR)
+        except (FileExistsError, RuntimeError, ValueError) as exc:
+            raise CLIError(f"cannot build the demo dataset: {exc}") from None
+
+    from myxtts.training.checkpoints import CheckpointError
+    from myxtts.training.trainer import XTTSTrainer
+
+    log.info("run directory %s; model size %s; optimization level %s; data %s%s", run_dir,
+             config.model.size, config.training.optimization_level, train_data,
+             f"; resuming {prefix} (step {step})" if prefix else "")
+    start = time.time()
+    trainer = XTTSTrainer(config, run_dir)
+    try:
+        trainer.prepare_data(train_data, config.data.val_data or None, resume=prefix)
+        trainer.build()
+    except CheckpointError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        summary = trainer.train(progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted at step {int(trainer.state.step.numpy())}; steps after the last "
+              f"checkpoint are lost. Continue with: python3 train_main.py --checkpoint-dir "
+              f"{run_dir} --resume-checkpoint latest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    minutes = (time.time() - start) / 60
+    val = summary.last_val
+    print(f"\nTraining stopped at step {summary.steps} (epoch {summary.epochs}): "
+          f"{summary.stop_reason}; this session ran {summary.steps - step} steps in "
+          f"{minutes:.1f} min.")
+    if "val_loss" in val:
+        align = val.get("alignment_score")
+        print(f"Last validation: val_loss {val['val_loss']:.4f}"
+              + (f", alignment_score {align:.3f}" if align is not None else ""))
+    print(f"Checkpoint:  {summary.checkpoint}")
+    print(f"Config:      {run_dir / 'config.yaml'}")
+    print(f"Logs:        {run_dir / 'training.log'} and {run_dir / 'train_log.jsonl'}")
+    print(f"Synthesize:  python3 inference_main.py --checkpoint {run_dir} "
+          f"--text \"Hello world.\" --output out.wav")
+    print(f"Continue:    python3 train_main.py --checkpoint-dir {run_dir} "
+          f"--resume-checkpoint latest --max-steps N")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, resolve the config, train; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    configure_runtime()
+    try:
+        config, run_dir, prefix, step = _resolve(args)
+        if args.print_config:
+            print(config.to_yaml(), end="")
+            return 0
+        return _train(args, config, run_dir, prefix, step)
+    except ConfigError as exc:
+        return fail(f"invalid configuration: {exc}")
+    except (CLIError, DatasetError) as exc:
+        return fail(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
