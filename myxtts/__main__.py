@@ -1,6 +1,7 @@
 """``python -m myxtts COMMAND [ARGS]``: the installed commands under one entry point.
 
-Commands: train, synthesize, export, diagnose, demo-data (``python -m myxtts COMMAND --help``).
+Commands: train, synthesize, export, diagnose, demo-data, validate
+(``python -m myxtts COMMAND --help``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ COMMANDS = {
     "export": ("myxtts.cli.export", "write a servable SavedModel or TFLite file (myxtts-export)"),
     "diagnose": ("myxtts.diagnosis.cli", "diagnose a run's loss curves (myxtts-diagnose)"),
     "demo-data": ("myxtts.cli.demo_data", "build the espeak-ng demo dataset (myxtts-demo-data)"),
+    "validate": ("myxtts.cli.validate", "check a dataset before training (myxtts-validate)"),
 }
 
 

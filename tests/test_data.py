@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +11,11 @@ import soundfile as sf
 from myxtts.audio.features import MelStats
 from myxtts.config.config import AudioConfig, DataConfig, TextConfig
 from myxtts.data.batching import Batcher
-from myxtts.data.features_cache import Example, prepare_examples
+from myxtts.data.features_cache import Example
 from myxtts.data.metadata import DatasetError, Utterance, read_dataset
 from myxtts.data.pipeline import split_validation
+from myxtts.data.report import ValidationReport
+from myxtts.data.validation import prepare_examples
 from myxtts.text.tokenizer import Tokenizer
 
 SR = 22050
@@ -65,14 +66,11 @@ def test_metadata_file_path_accepted(tmp_path):
     assert [u.id for u in read_dataset(root / "metadata.csv")] == ["a"]
 
 
-def test_missing_wavs_skipped_with_counted_warning(tmp_path, caplog):
-    root = write_dataset(tmp_path, ["a|one", "b|two", "c|three", "d|four"], ["a", "c"])
-    with caplog.at_level(logging.WARNING, logger="myxtts.data.metadata"):
-        utts = read_dataset(root)
-    assert [u.id for u in utts] == ["a", "c"]
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("b.wav" in m for m in messages) and any("d.wav" in m for m in messages)
-    assert any("2 (missing audio)" in m and "metadata.csv" in m for m in messages)
+def test_rows_are_read_without_checking_audio(tmp_path):
+    root = write_dataset(tmp_path, ["a|one", "b|two"], ["a"])
+    utts = read_dataset(root)
+    assert [u.id for u in utts] == ["a", "b"]
+    assert utts[1].wav_path == root / "wavs" / "b.wav" and utts[1].source == "metadata.csv:2"
 
 
 def test_empty_metadata_names_file(tmp_path):
@@ -259,7 +257,7 @@ def test_batcher_rejects_no_examples():
 
 # ------------------------------------------------------------------ prepare_examples
 
-def test_prepare_examples_skips_bad_audio(tmp_path, caplog):
+def test_prepare_examples_skips_bad_audio(tmp_path):
     wavs = tmp_path / "wavs"
     wavs.mkdir()
     t = np.arange(SR) / SR
@@ -273,18 +271,19 @@ def test_prepare_examples_skips_bad_audio(tmp_path, caplog):
     tokenizer = Tokenizer(TextConfig(frontend="characters"))
     audio = AudioConfig(trim_silence=False)
     cache = tmp_path / "cache"
-    with caplog.at_level(logging.WARNING, logger="myxtts.data.features_cache"):
-        examples = prepare_examples(utts, tokenizer, audio, DataConfig(), cache)
+    data = DataConfig(num_workers=1)
+    report = ValidationReport(tmp_path, "test")
+    examples = prepare_examples(utts, tokenizer, audio, data, cache, report)
     assert [e.id for e in examples] == ["good"]
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("silent.wav" in m for m in messages)
-    assert any("corrupt.wav" in m for m in messages)
-    assert any("short.wav" in m for m in messages)
-    assert any("skipped 3 of 4" in m and "2 bad audio" in m for m in messages)
+    assert report.counts() == {"audio does not decode": 1, "silent audio": 1, "too short": 1}
+    assert "corrupt.wav" in report.problems["audio does not decode"][0]
+    assert "silent.wav" in report.problems["silent audio"][0]
+    assert "short.wav" in report.problems["too short"][0]
     good_ex = examples[0]
     assert good_ex.mel.shape == (1 + SR // audio.hop_length, audio.n_mels)
     assert good_ex.tokens.tolist() == tokenizer.encode("hello world")
     # second call reads the cache and gives the same features
-    again = prepare_examples(utts[:1], tokenizer, audio, DataConfig(), cache)
+    again = prepare_examples(utts[:1], tokenizer, audio, data, cache,
+                             ValidationReport(tmp_path, "test"))
     np.testing.assert_array_equal(again[0].mel, good_ex.mel)
-    assert any(cache.iterdir())
+    assert len(list(cache.glob("*.npz"))) == 2  # good and short: duration is checked later

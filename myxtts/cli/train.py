@@ -23,7 +23,7 @@ from myxtts.cli.run_dir import check_new_run_dir, check_resume_target
 from myxtts.cli.runtime import EXIT_INTERRUPTED, CLIError, configure_runtime, fail
 from myxtts.cli.train_config import (DEMO_DIR, FLAG_KEYS, config_from_yaml_text, flag_overrides,
                                      resolve_train_config, with_default_train_data)
-from myxtts.config.config import ConfigError, XTTSConfig
+from myxtts.config.config import DATA_FORMATS, ConfigError, XTTSConfig
 from myxtts.config.presets import list_model_sizes, list_optimization_levels
 from myxtts.data.metadata import DatasetError
 
@@ -36,14 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data")
-    data.add_argument("--train-data", metavar="DIR",
-                      help="dataset folder with metadata.csv "
-                           "(id|text[|normalized_text[|speaker]]), wavs/ and optionally "
-                           "speakers.csv (id|speaker); default: the built-in demo set, built in "
-                           f"{DEMO_DIR} on first use")
-    data.add_argument("--val-data", metavar="DIR",
-                      help="separate validation dataset (default: a deterministic split of "
+    data.add_argument("--train-data", metavar="PATH",
+                      help="dataset folder or metadata file: LJSpeech (metadata.csv, wavs/, "
+                           "optional speakers.csv), metadata_train.csv + metadata_val.csv, VCTK, "
+                           "a LibriTTS-style tree or an 'audio_path|text[|speaker]' file list; "
+                           "WAV, FLAC or OGG (see docs/TRAINING.md); default: the built-in demo "
+                           f"set, built in {DEMO_DIR} on first use")
+    data.add_argument("--val-data", metavar="PATH",
+                      help="separate validation dataset, folder or metadata file (default: "
+                           "metadata_val.csv of a split layout, else a deterministic split of "
                            "--train-data, see data.val_fraction)")
+    data.add_argument("--data-format", choices=DATA_FORMATS,
+                      help="dataset layout (sets data.format; default: auto-detect)")
+    data.add_argument("--strict", action="store_const", const=True,
+                      help="stop when any row fails validation instead of training on the "
+                           "valid rows (sets data.strict)")
     cfg = p.add_argument_group("configuration")
     cfg.add_argument("--config", metavar="YAML", help="config file (see config.yaml)")
     cfg.add_argument("--model-size", choices=list_model_sizes(), help="model size preset")

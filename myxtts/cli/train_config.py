@@ -39,6 +39,8 @@ FLAG_KEYS: dict[str, str] = {
     "seed": "training.seed",
     "train_data": "data.train_data",
     "val_data": "data.val_data",
+    "data_format": "data.format",
+    "strict": "data.strict",
 }
 
 

@@ -27,6 +27,9 @@ from myxtts.config._coerce import (
 from myxtts.config.presets import (
     MODEL_SIZES, OPTIMIZATION_LEVELS, apply_model_size, apply_optimization_level, level_fields)
 
+#: Dataset layouts `data.format` accepts (see myxtts.data.formats).
+DATA_FORMATS = ("auto", "ljspeech", "split", "vctk", "libritts", "filelist")
+
 __all__ = ["AudioConfig", "TextConfig", "DataConfig", "ModelConfig", "TrainingConfig",
            "XTTSConfig", "ConfigError", "SECTIONS", "field_docs"]
 
@@ -117,6 +120,9 @@ class DataConfig(_Section):
     SECTION: ClassVar[str] = "data"
     train_data: str = _f("", "Path of the training dataset; empty = not set.")
     val_data: str = _f("", "Path of a separate validation dataset; empty = split from train.")
+    format: str = _f("auto", "Dataset layout; auto = detect from the files.", choices=DATA_FORMATS)
+    strict: bool = _f(False, "Stop when any row fails validation instead of dropping it.")
+    num_workers: int = _f(0, "Processes extracting audio features; 0 = one per CPU core.", ge=0)
     val_fraction: float = _f(0.05, "Share of train_data held out when val_data is empty.",
                              gt=0, lt=1)
     min_val_utterances: int = _f(8, "Minimum size of the held-out validation split.", ge=1)

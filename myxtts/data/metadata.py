@@ -1,12 +1,16 @@
-"""Reading dataset metadata (LJSpeech layout, optional speaker column or speakers.csv)."""
+"""Shared dataset types: one transcribed recording, dataset errors, id safety.
+
+Reading the corpus layouts lives in :mod:`myxtts.data.formats`; :func:`read_dataset` is
+the short way to get the rows of a dataset (all rows, before validation).
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+#: Audio file suffixes read through soundfile, in the order they are looked for.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 
 class DatasetError(ValueError):
@@ -15,65 +19,59 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Utterance:
-    """One transcribed recording."""
+    """One transcribed recording.
+
+    ``wav_path`` is None when the row's id is unsafe (no path is built from it);
+    ``source`` says where the row came from, e.g. ``metadata.csv:12``.
+    """
 
     id: str
     text: str
     speaker: str
-    wav_path: Path
+    wav_path: Path | None
+    source: str = ""
+
+    @property
+    def where(self) -> str:
+        """``source`` and id, for messages."""
+        return f"{self.source} {self.id}" if self.source else self.id
 
 
-def _read_speakers(path: Path) -> dict[str, str]:
-    speakers: dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split("|")
-        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            raise DatasetError(f"{path}:{lineno}: expected 'id|speaker', got {line!r}")
-        speakers[parts[0].strip()] = parts[1].strip()
-    return speakers
+def id_problem(uid: str) -> str | None:
+    """Why ``uid`` is unsafe to use as a file name inside the dataset folder, or None.
 
-
-def read_dataset(root: str | Path) -> list[Utterance]:
-    """Utterances of an LJSpeech-layout dataset.
-
-    ``root`` holds ``metadata.csv`` (``id|text``, ``id|text|normalized_text`` or
-    ``id|text|normalized_text|speaker``) and ``wavs/<id>.wav``; a ``speakers.csv``
-    (``id|speaker``) beside it names speakers when the metadata has no speaker column.
-    The normalised text is used when present. Rows with missing audio or empty text
-    are skipped with a counted warning.
+    An id must be a plain file name: not empty, not absolute, no ``/`` or ``\\``,
+    not ``.`` or ``..``, and no control characters.
     """
-    root = Path(root)
-    metadata = root / "metadata.csv" if root.is_dir() else root
-    if not metadata.is_file():
-        raise DatasetError(f"{metadata}: metadata file not found")
-    base = metadata.parent
-    speakers_file = base / "speakers.csv"
-    speakers = _read_speakers(speakers_file) if speakers_file.is_file() else {}
-    utterances: list[Utterance] = []
-    skipped: dict[str, int] = {}
-    for lineno, line in enumerate(metadata.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 2 or not parts[0]:
-            raise DatasetError(f"{metadata}:{lineno}: expected 'id|text[|normalized_text[|speaker]]'")
-        uid = parts[0]
-        text = parts[2] if len(parts) >= 3 and parts[2] else parts[1]
-        speaker = parts[3] if len(parts) >= 4 and parts[3] else speakers.get(uid, "speaker0")
-        wav = base / "wavs" / f"{uid}.wav"
-        if not text:
-            skipped["empty text"] = skipped.get("empty text", 0) + 1
-            log.warning("%s:%d: %s has empty text, skipped", metadata, lineno, uid)
-            continue
-        if not wav.is_file():
-            skipped["missing audio"] = skipped.get("missing audio", 0) + 1
-            log.warning("%s:%d: audio %s not found, skipped", metadata, lineno, wav)
-            continue
-        utterances.append(Utterance(uid, text, speaker, wav))
-    if skipped:
-        log.warning("%s: skipped %s", metadata, ", ".join(f"{n} ({why})" for why, n in skipped.items()))
-    if not utterances:
-        raise DatasetError(f"{metadata}: no usable utterances")
-    return utterances
+    if not uid:
+        return "empty id"
+    if uid.startswith(("/", "\\")) or (len(uid) > 1 and uid[1] == ":" and uid[0].isalpha()):
+        return "absolute path"
+    if ".." in uid.replace("\\", "/").split("/"):
+        return "path traversal (..)"
+    if "/" in uid or "\\" in uid:
+        return "path separator in id"
+    if uid == ".":
+        return "id is '.'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in uid):
+        return "control character in id"
+    return None
+
+
+def find_audio(folder: Path, stem: str) -> Path:
+    """``folder/stem`` with the first existing audio suffix (``.wav`` if none exists).
+
+    ``stem`` must already be checked with :func:`id_problem`.
+    """
+    for ext in AUDIO_EXTENSIONS:
+        candidate = folder / f"{stem}{ext}"
+        if candidate.is_file():
+            return candidate
+    return folder / f"{stem}{AUDIO_EXTENSIONS[0]}"
+
+
+def read_dataset(path: str | Path, fmt: str = "auto") -> list[Utterance]:
+    """All rows of the dataset at ``path`` (training rows of a split layout), unvalidated."""
+    from myxtts.data.formats import read_corpus
+
+    return read_corpus(path, fmt).rows

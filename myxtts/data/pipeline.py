@@ -1,4 +1,4 @@
-"""From dataset folders to batchers: read, split, tokenise, featurise, normalise."""
+"""From datasets to batchers: read, validate, featurise, split, normalise."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import numpy as np
 from myxtts.audio.features import MelStats
 from myxtts.config.config import XTTSConfig
 from myxtts.data.batching import Batcher
-from myxtts.data.features_cache import Example, prepare_examples
-from myxtts.data.metadata import DatasetError, Utterance, read_dataset
+from myxtts.data.features_cache import Example
+from myxtts.data.formats import read_corpus
+from myxtts.data.metadata import DatasetError, Utterance
+from myxtts.data.report import ValidationReport
+from myxtts.data.validation import prepare_examples
 from myxtts.text.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -30,10 +33,10 @@ class DataBundle:
     val_examples: list[Example]
 
 
-def split_validation(utterances: list[Utterance], fraction: float, minimum: int,
-                     seed: int) -> tuple[list[Utterance], list[Utterance]]:
-    """Deterministic train/validation split (same ids for the same seed and data)."""
-    ordered = sorted(utterances, key=lambda u: u.id)
+def split_validation(items: list, fraction: float, minimum: int, seed: int) -> tuple[list, list]:
+    """Deterministic train/validation split of items with an ``id`` (same ids for the same
+    seed and data)."""
+    ordered = sorted(items, key=lambda u: u.id)
     count = max(int(round(len(ordered) * fraction)), minimum)
     if count >= len(ordered):
         raise DatasetError(f"{len(ordered)} utterances are too few to hold out {count} for "
@@ -52,29 +55,52 @@ def cache_dir_for(config: XTTSConfig, dataset: str | Path) -> Path:
     return root / ".myxtts_cache"
 
 
+def _examples(rows: list[Utterance], report: ValidationReport, config: XTTSConfig,
+              tokenizer: Tokenizer, cache_dir: Path, seen: dict[str, str]) -> list[Example]:
+    examples = prepare_examples(rows, tokenizer, config.audio, config.data, cache_dir,
+                                report, seen)
+    if report.clean:
+        log.info("data check: %s", report.summary())
+    else:
+        log.warning("data check: %s", report.text())
+    if config.data.strict and not report.clean:
+        raise DatasetError(f"{report.source}: {report.dropped} of {report.rows} rows failed "
+                           f"validation ({report.counts_text()}); "
+                           "data.strict (--strict) makes this fatal")
+    if not examples:
+        raise DatasetError(f"{report.source}: no valid rows in the {report.part}: all "
+                           f"{report.rows} dropped ({report.counts_text()})")
+    if report.dropped:
+        log.warning("%s: using %d valid rows, %d dropped", report.part, len(examples),
+                    report.dropped)
+    return examples
+
+
 def build_data(config: XTTSConfig, train_path: str | Path, val_path: str | Path | None = None,
                tokenizer: Tokenizer | None = None, stats: MelStats | None = None) -> DataBundle:
-    """Prepare training and validation batchers.
+    """Read, validate and featurise the data, then prepare training and validation batchers.
 
-    ``tokenizer`` and ``stats`` are passed when resuming, so the checkpoint's symbol table
-    and mel statistics are reused instead of recomputed.
+    Every row is checked first (see :mod:`myxtts.data.validation`); invalid rows are dropped
+    and reported, or stop training with ``data.strict``. ``tokenizer`` and ``stats`` are
+    passed when resuming, so the checkpoint's symbol table and mel statistics are reused.
     """
-    utterances = read_dataset(train_path)
-    if val_path:
-        train_utts, val_utts = utterances, read_dataset(val_path)
-    else:
-        train_utts, val_utts = split_validation(utterances, config.data.val_fraction,
-                                                config.data.min_val_utterances,
-                                                config.training.seed)
     tokenizer = tokenizer or Tokenizer(config.text)
-    train_ex = prepare_examples(train_utts, tokenizer, config.audio, config.data,
-                                cache_dir_for(config, train_path))
-    val_ex = prepare_examples(val_utts, tokenizer, config.audio, config.data,
-                              cache_dir_for(config, val_path or train_path))
-    if not train_ex:
-        raise DatasetError(f"{train_path}: no usable training utterances")
-    if not val_ex:
-        raise DatasetError(f"{val_path or train_path}: no usable validation utterances")
+    corpus = read_corpus(train_path, config.data.format)
+    val_corpus = read_corpus(val_path, config.data.format) if val_path else None
+    val_rows = val_corpus.rows if val_corpus else corpus.val_rows
+    seen: dict[str, str] = {}
+    train_ex = _examples(corpus.rows, ValidationReport(corpus.source, corpus.format,
+                                                       "training data"),
+                         config, tokenizer, cache_dir_for(config, train_path), seen)
+    if val_rows is None:
+        train_ex, val_ex = split_validation(train_ex, config.data.val_fraction,
+                                            config.data.min_val_utterances,
+                                            config.training.seed)
+    else:
+        source = val_corpus.source if val_corpus else corpus.source.with_name("metadata_val.csv")
+        val_ex = _examples(val_rows, ValidationReport(source, (val_corpus or corpus).format,
+                                                      "validation data"),
+                           config, tokenizer, cache_dir_for(config, val_path or train_path), seen)
     stats = stats or MelStats.from_mels([e.mel for e in train_ex])
     seed = config.training.seed
     train = Batcher(train_ex, stats, config.data, seed, shuffle=True)
