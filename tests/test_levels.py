@@ -294,45 +294,43 @@ def tiny_auto_config(data: Path) -> XTTSConfig:
     return config.validate()
 
 
-def test_auto_switches_to_plateau_breaker_in_place(tmp_path):
+def test_auto_warm_restarts_in_place_at_most_three_times(tmp_path):
     from myxtts.data.demo import make_demo_dataset
-    from myxtts.training.checkpoints import read_metadata
+    from myxtts.training.auto_level import MAX_WARM_RESTARTS
     from myxtts.training.trainer import XTTSTrainer
 
     data = make_demo_dataset(tmp_path / "demo", num_utterances=12)
     run_dir = tmp_path / "run"
-    trainer = XTTSTrainer(tiny_auto_config(data), run_dir)
+    config = tiny_auto_config(data)
+    trainer = XTTSTrainer(config, run_dir)
     trainer.prepare_data(data)
     trainer.build()
     callbacks = [cb for cb in trainer.callbacks if isinstance(cb, AutoLevelCallback)]
     assert len(callbacks) == 1
-    summary = trainer.train(max_steps=8, progress=False)
-    assert summary.steps == 8 and summary.nonfinite_steps == 0
+    steps = PLATEAU_MIN_VALIDATIONS * (MAX_WARM_RESTARTS + 1)
+    summary = trainer.train(max_steps=steps, progress=False)
+    assert summary.steps == steps and summary.nonfinite_steps == 0
 
     records = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
-    switches = [r for r in records if r.get("event") == "level_switch"]
-    assert len(switches) == 1                                   # switches once, never again
-    switch_step = switches[0]["step"]
-    assert switch_step == PLATEAU_MIN_VALIDATIONS               # the first possible verdict
-    assert "plateau" in switches[0]["message"] and "plateau_breaker" in switches[0]["message"]
-    assert callbacks[0].switched_at == switch_step
-
-    pb = resolve_config(optimization_level="plateau_breaker").training
-    assert trainer.config.training.optimization_level == "plateau_breaker"
-    assert trainer.schedule(switch_step) == pytest.approx(pb.learning_rate)
-    assert float(trainer.clip_norm.numpy()) == pytest.approx(pb.gradient_clip_norm)
-    assert trainer.loss_fn.base_weights["mel_loss"] == pb.mel_loss_weight
-    assert trainer.loss_fn.base_weights["kl_loss"] == pb.kl_loss_weight
+    restarts = [r["step"] for r in records if r.get("event") == "warm_restart"]
+    # The first possible verdict, then again once the new schedule has enough validations
+    # of its own; never more than MAX_WARM_RESTARTS.
+    assert restarts == [PLATEAU_MIN_VALIDATIONS * k for k in range(1, MAX_WARM_RESTARTS + 1)]
+    assert callbacks[0].restarts == restarts
+    assert not any(r.get("event") == "level_switch" for r in records)
+    assert trainer.config.training.optimization_level == "auto"
+    # Each restart puts the rate back at the level's peak, with no new warm-up.
+    peak = config.training.learning_rate
     lrs = {r["step"]: r["lr"] for r in records if r.get("type") == "train"}
-    assert all(lrs[s] <= 1e-9 for s in lrs if s <= switch_step)
-    assert all(pb.learning_rate * 0.99 <= lrs[s] <= pb.learning_rate for s in lrs
-               if s > switch_step)
-    # The run keeps its length settings, and a resume continues under plateau_breaker.
-    assert trainer.config.training.val_every_steps == 1
-    stored = yaml.safe_load(read_metadata(run_dir)["config_yaml"])
-    assert stored["training"]["optimization_level"] == "plateau_breaker"
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert saved["training"]["learning_rate"] == pytest.approx(pb.learning_rate)
+    for step in restarts:
+        assert lrs[step + 1] == pytest.approx(peak, rel=1e-3)
+    assert int(trainer.state.schedule_start.numpy()) == restarts[-1]
+    # A resumed run counts the restarts already made.
+    resumed = XTTSTrainer(config, run_dir)
+    resumed.prepare_data(data, resume=run_dir)
+    resumed.build()
+    cb = [c for c in resumed.callbacks if isinstance(c, AutoLevelCallback)][0]
+    assert cb.restarts == restarts
 
 
 # ------------------------------------------------------------------ breakthrough_training.sh

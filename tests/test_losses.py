@@ -502,3 +502,109 @@ def test_mirrored_strategy_step():
     assert math.isfinite(float(grad)) and math.isfinite(float(report["loss"]))
     m = loss.get_stability_metrics()
     assert m["steps"] == 1 and m["smoothed_loss"] == pytest.approx(float(report["loss"]))
+
+
+# ------------------------------------------------------------------ floor-free terms
+
+def _perfect_prediction(positive_weight: float, smoothing: float):
+    """A batch and the outputs of a model that predicts it perfectly: exact mels, the
+    BCE-minimising stop logits, a posterior equal to the prior, an aligner with all its
+    mass on one monotonic path (the prior is inside attn_logprob, as in the model) and
+    durations matching that path."""
+    from myxtts.models.alignment import beta_binomial_log_prior
+
+    rng = np.random.default_rng(7)
+    mel = rng.normal(size=(B, T, M)).astype(np.float32)
+    mel_lengths = np.array([T, T - 4], np.int32)
+    text_lengths = np.array([N, N - 2], np.int32)
+    durations = np.array([[3, 3, 3, 3, 4], [4, 4, 4, 0, 0]], np.int32)
+    targets = np.zeros((B, T), np.float32)
+    targets[np.arange(B), mel_lengths - 1] = 1.0
+    y = targets * (1 - smoothing) + 0.5 * smoothing
+    p_star = np.clip(positive_weight * y / (positive_weight * y + 1 - y), 1e-7, 1 - 1e-7)
+    aligner = np.full((B, T, N), -1e4, np.float32)
+    for b in range(B):
+        ends = np.cumsum(durations[b])
+        for t in range(mel_lengths[b]):
+            aligner[b, t, np.searchsorted(ends, t, side="right")] = 0.0
+    log_prior = beta_binomial_log_prior(text_lengths, mel_lengths, N, T)
+    batch = {"text_ids": tf.ones([B, N], tf.int32), "text_lengths": tf.constant(text_lengths),
+             "mel": tf.constant(mel), "mel_lengths": tf.constant(mel_lengths)}
+    outputs = {"mel_before": tf.constant(mel), "mel_after": tf.constant(mel),
+               "stop_logits": tf.constant(np.log(p_star / (1 - p_star)).astype(np.float32)),
+               "speaker_mu": tf.zeros([B, Z]), "speaker_logvar": tf.zeros([B, Z]),
+               "aligner_logprob": tf.constant(aligner),
+               "attn_logprob": tf.constant(aligner) + log_prior,
+               "log_duration_pred": tf.constant(np.log(durations + 1.0).astype(np.float32)),
+               "durations": tf.constant(durations)}
+    return batch, outputs
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.05, 0.2])
+def test_a_perfect_prediction_scores_zero_on_every_reported_term(smoothing):
+    config = make_config(label_smoothing=smoothing, use_label_smoothing=smoothing > 0)
+    loss_fn = XTTSLoss(config)
+    batch, outputs = _perfect_prediction(config.stop_token_positive_weight, smoothing)
+    _, report = loss_fn(batch, outputs)
+    for key in (*loss_fn.term_names, "loss"):
+        assert abs(float(report[key])) < 1e-3, (key, float(report[key]))
+
+
+def test_floors_are_constants_the_gradient_is_the_textbook_one():
+    """Subtracting the floors moves only the value: gradients equal those of the raw
+    weighted BCE and of the forward-sum NLL with the prior inside."""
+    batch, outputs = _perfect_prediction(5.0, 0.1)
+    rng = np.random.default_rng(3)
+    logits = tf.Variable(rng.normal(size=(B, T)).astype(np.float32))
+    lengths = batch["mel_lengths"]
+    with tf.GradientTape(persistent=True) as tape:
+        ours = tf.reduce_sum(lt.stop_token_loss(logits, lengths, 5.0, 0.1))
+        mask = tf.sequence_mask(lengths, T)
+        y = tf.one_hot(lengths - 1, T) * 0.9 + 0.05
+        raw = tf.nn.weighted_cross_entropy_with_logits(labels=y, logits=logits, pos_weight=5.0)
+        raw = tf.reduce_sum(tf.where(mask, raw, 0.0), 1) / tf.cast(lengths, tf.float32)
+        raw = tf.reduce_sum(raw)
+    np.testing.assert_allclose(tape.gradient(ours, logits), tape.gradient(raw, logits),
+                               atol=1e-6)
+    assert float(ours) < float(raw)  # same slope, lower value: the floor moved out
+
+    log_prior = outputs["attn_logprob"] - outputs["aligner_logprob"]
+    aligner = tf.Variable(rng.normal(size=(B, T, N)).astype(np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        attn = tf.nn.log_softmax(aligner, -1) + log_prior
+        args = (attn, batch["text_lengths"], lengths)
+        with_floor = tf.reduce_sum(lt.forward_sum_loss(*args))
+        floor_free = tf.reduce_sum(lt.forward_sum_loss(*args, log_prior, outputs["durations"]))
+    np.testing.assert_allclose(tape.gradient(floor_free, aligner),
+                               tape.gradient(with_floor, aligner), atol=1e-5)
+    assert float(floor_free) < float(with_floor)
+
+
+def test_val_loss_uses_the_steering_weights_not_the_adaptive_multipliers():
+    loss_fn = XTTSLoss(make_config())
+    batch, outputs = make_inputs()
+    _, before = loss_fn(batch, outputs)
+    loss_fn.multipliers.assign([1.3, 0.7, 1.3, 0.7, 1.3])
+    grad_loss, after = loss_fn(batch, outputs)
+    assert float(after["loss"]) == pytest.approx(float(before["loss"]))
+    assert float(grad_loss) != pytest.approx(float(before["loss"]))
+    # A level that changes base weights mid-run leaves the steering metric alone.
+    loss_fn.reconfigure(make_config(mel_loss_weight=2.0, kl_loss_weight=1.2))
+    _, switched = loss_fn(batch, outputs)
+    assert float(switched["loss"]) == pytest.approx(float(before["loss"]))
+
+
+def test_adaptive_multipliers_ignore_terms_that_grew():
+    """The speaker KL grows from ~0 early in a run: it must not drag every other
+    multiplier to the minimum."""
+    loss_fn = XTTSLoss(make_config(loss_smoothing_factor=1.0))
+    names = loss_fn.term_names
+    first = {k: 1.0 for k in names} | {"kl_loss": 0.001}
+    later = {"mel_loss": 0.5, "stop_loss": 0.5, "kl_loss": 0.2, "alignment_loss": 0.9,
+             "duration_loss": 0.5}
+    loss_fn.update_state(tf.constant(5.0), {k: tf.constant(v) for k, v in first.items()})
+    loss_fn.update_state(tf.constant(2.0), {k: tf.constant(v) for k, v in later.items()})
+    mult = dict(zip(names, loss_fn.multipliers.numpy()))
+    assert mult["alignment_loss"] > 1.0 > mult["mel_loss"] >= 0.7  # slowest term gains
+    assert mult["kl_loss"] == pytest.approx(1.3)                  # grew: counts as unlearnt
+    assert mult["mel_loss"] > 0.7  # not dragged to the minimum by the KL's ratio of 200

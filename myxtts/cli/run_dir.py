@@ -13,12 +13,14 @@ import re
 from pathlib import Path
 
 from myxtts.cli.runtime import CLIError
+from myxtts.training import BEST_DIR
 
 _CKPT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
 #: Files the trainer rewrites when a run starts or resumes.
 REWRITTEN_FILES = ("config.yaml", "mel_stats.npz", "symbols.json")
 #: The JSON-lines log that marks a directory as a MyXTTS run.
 RUN_MARKER = "train_log.jsonl"
+
 
 
 def checkpoint_steps(run_dir: str | Path) -> list[int]:
@@ -49,10 +51,12 @@ def check_new_run_dir(run_dir: str | Path) -> None:
 
 def check_resume_target(run_dir: str | Path, prefix: str | Path, step: int) -> None:
     """Raise :class:`CLIError` unless resuming checkpoint ``prefix`` (at ``step``) into
-    ``run_dir`` is safe: ``prefix`` is one of ``run_dir``'s own checkpoints and none is
-    newer, or ``prefix`` lies elsewhere and a new run may start in ``run_dir``."""
+    ``run_dir`` is safe: ``prefix`` is one of ``run_dir``'s own checkpoints (or its best,
+    ``run_dir/best``) and none is newer, or ``prefix`` lies elsewhere and a new run may
+    start in ``run_dir``."""
     run_dir = Path(run_dir)
-    own = Path(prefix).resolve().parent == run_dir.resolve()
+    parent = Path(prefix).resolve().parent
+    own = run_dir.resolve() in (parent, parent.parent if parent.name == BEST_DIR else None)
     steps = checkpoint_steps(run_dir)
     if not own:
         if steps:

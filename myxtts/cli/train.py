@@ -26,8 +26,11 @@ from myxtts.cli.train_config import (DEMO_DIR, FLAG_KEYS, config_from_yaml_text,
 from myxtts.config.config import DATA_FORMATS, ConfigError, XTTSConfig
 from myxtts.config.presets import list_model_sizes, list_optimization_levels
 from myxtts.data.metadata import DatasetError
+from myxtts.training import BEST_DIR
 
 log = logging.getLogger("train_main")
+#: Exit status after a signal stopped training (checkpoint saved): 128 + signal number.
+SIGNAL_EXIT = {"SIGINT": EXIT_INTERRUPTED, "SIGTERM": 143}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +122,8 @@ def _resolve(args: argparse.Namespace) -> tuple[XTTSConfig, Path, str | None, in
         run_dir = Path(args.checkpoint_dir)
     elif prefix is not None:
         run_dir = Path(prefix).parent
+        if run_dir.name == BEST_DIR:  # RUN/best/ckpt-N continues in RUN
+            run_dir = run_dir.parent
     else:
         run_dir = Path("runs") / config.model.size
     return config, run_dir, prefix, step
@@ -145,7 +150,7 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
             raise CLIError(f"cannot build the demo dataset: {exc}") from None
 
     from myxtts.training.checkpoints import CheckpointError
-    from myxtts.training.trainer import XTTSTrainer
+    from myxtts.training.trainer import NothingToTrain, XTTSTrainer
 
     log.info("run directory %s; model size %s; optimization level %s; data %s%s", run_dir,
              config.model.size, config.training.optimization_level, train_data,
@@ -159,11 +164,18 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
         raise CLIError(str(exc)) from None
     try:
         summary = trainer.train(progress=not args.no_progress)
-    except KeyboardInterrupt:
+    except NothingToTrain as exc:
+        raise CLIError(f"{prefix}: {exc}") from None
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one's checkpoint is saved
         print(f"\nInterrupted at step {int(trainer.state.step.numpy())}; steps after the last "
               f"checkpoint are lost. Continue with: python3 train_main.py --checkpoint-dir "
               f"{run_dir} --resume-checkpoint latest", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if summary.stop_reason in SIGNAL_EXIT:
+        print(f"\n{summary.stop_reason}: saved {summary.checkpoint} at step {summary.steps}. "
+              f"Continue with: python3 train_main.py --checkpoint-dir {run_dir} "
+              "--resume-checkpoint latest", file=sys.stderr)
+        return SIGNAL_EXIT[summary.stop_reason]
     minutes = (time.time() - start) / 60
     val = summary.last_val
     print(f"\nTraining stopped at step {summary.steps} (epoch {summary.epochs}): "
@@ -176,6 +188,8 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
     print(f"Checkpoint:  {summary.checkpoint}")
     print(f"Config:      {run_dir / 'config.yaml'}")
     print(f"Logs:        {run_dir / 'training.log'} and {run_dir / 'train_log.jsonl'}")
+    if trainer.config.training.tensorboard:
+        print(f"TensorBoard: tensorboard --logdir {run_dir}")
     print(f"Synthesize:  python3 inference_main.py --checkpoint {run_dir} "
           f"--text \"Hello world.\" --output out.wav")
     print(f"Continue:    python3 train_main.py --checkpoint-dir {run_dir} "

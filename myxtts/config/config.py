@@ -240,13 +240,24 @@ class TrainingConfig(_Section):
     log_every_steps: int = _f(10, "Log training metrics every N steps.", gt=0)
     val_every_steps: int = _f(200, "Run validation every N steps.", gt=0)
     checkpoint_every_steps: int = _f(500, "Save a checkpoint every N steps.", gt=0)
-    keep_checkpoints: int = _f(3, "Number of recent checkpoints kept.", gt=0)
+    keep_checkpoints: int = _f(3, "Number of recent checkpoints kept (the best one is kept "
+                               "in RUN_DIR/best besides).", gt=0)
+    nonfinite_rollback_steps: int = _f(
+        5, "Roll back to the last good checkpoint after this many non-finite steps in a row "
+           "(0 = never).", ge=0)
+    rollback_lr_factor: float = _f(0.5, "Learning-rate multiplier applied at each roll-back.",
+                                   gt=0, le=1)
     mixed_precision: str = _f("auto", "Precision policy; 'auto' picks one for the device.",
                               choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     jit_compile: bool = _f(False, "XLA-compile the training step.")
     seed: int = _f(1234, "Random seed for initialisation, shuffling and splits.", ge=0)
     optimization_level: str = _f("basic", "Optimization level (see presets.OPTIMIZATION_LEVELS).",
                                  choices=OPTIMIZATION_LEVELS)
+    tensorboard: bool = _f(True, "Write TensorBoard summaries to RUN_DIR/tensorboard: the logged "
+                           "scalars, and at each validation held-out audio, mel and alignment "
+                           "images.")
+    tensorboard_samples: int = _f(3, "Held-out sentences synthesised for TensorBoard at each "
+                                     "validation (0 = none; images are still written).", ge=0)
 
     def _check(self) -> None:
         if self.min_learning_rate > self.learning_rate:

@@ -104,8 +104,8 @@ OPTIMIZATION_LEVELS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
 }
-#: "auto" trains with the enhanced values and switches to plateau_breaker on a plateau
-#: of the validation loss (myxtts.training.auto_level).
+#: "auto" trains with the enhanced values and warm-restarts the schedule on a plateau of
+#: the validation loss (myxtts.training.auto_level).
 OPTIMIZATION_LEVELS["auto"] = copy.deepcopy(OPTIMIZATION_LEVELS["enhanced"])
 
 _LR_BY_SIZE = {"tiny": 1.5, "small": 1.2, "normal": 0.8, "big": 0.6}
@@ -126,8 +126,8 @@ LEVEL_PURPOSES: dict[str, str] = {
                     "loss EMA); not yet proven on our data.",
     "plateau_breaker": "Continue a run whose loss has stalled: low learning rate with "
                        "restarts, tight clipping, re-weighted mel/KL losses.",
-    "auto": "Starts as enhanced; on a validation-loss plateau switches in place to "
-            "plateau_breaker.",
+    "auto": "Starts as enhanced; on a validation-loss plateau restarts the learning rate "
+            "at its peak (warm restart, up to 3 times).",
 }
 
 

@@ -32,7 +32,14 @@ class TrainingState(tf.Module):
         self.wall_time = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_time")
         self.best_val_loss = tf.Variable(float("inf"), dtype=tf.float64, trainable=False)
         self.bad_validations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # Steering metric of the checkpoint in RUN_DIR/best (never reset by a level change).
+        self.best_saved_val_loss = tf.Variable(float("inf"), dtype=tf.float64, trainable=False,
+                                               name="best_saved_val_loss")
         self.schedule_start = tf.Variable(0, dtype=tf.int64, trainable=False, name="schedule_start")
+        # Multiplies the schedule's rate; lowered by each roll-back after non-finite steps.
+        self.lr_scale = tf.Variable(1.0, dtype=tf.float64, trainable=False, name="lr_scale")
+        # Base loss weights the run started with (JSON): the steering metric's weights.
+        self.steering_weights_json = tf.Variable("", trainable=False, name="steering_weights")
         self.config_yaml = tf.Variable(config_yaml, trainable=False, name="config_yaml")
         self.symbols_json = tf.Variable(symbols_json, trainable=False, name="symbols_json")
         self.mel_stats_json = tf.Variable(mel_stats_json, trainable=False, name="mel_stats_json")

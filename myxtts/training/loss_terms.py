@@ -5,6 +5,12 @@ returns an unweighted ``[B]`` float32 tensor and is safe inside ``tf.function``
 and ``tf.distribute`` replica functions. Padded positions are zeroed *before*
 any arithmetic, so whatever the model writes into padding (even NaN/inf) never
 changes a loss value or its gradient.
+
+Every term's floor is zero: a perfect prediction scores ~0. Where the textbook form
+of a term has a floor above zero (the stop-token BCE under label smoothing, the
+forward-sum NLL with the alignment prior inside), the floor is subtracted as a
+quantity without gradient, so the gradient is the textbook one
+(docs/MODEL_AND_LOSS.md, "Loss terms and their floors").
 """
 
 from __future__ import annotations
@@ -82,8 +88,23 @@ def stop_token_loss(
     bce = tf.nn.weighted_cross_entropy_with_logits(
         labels=targets, logits=logits, pos_weight=float(positive_weight)
     )
+    bce = bce - stop_token_floor(targets, positive_weight)
     bce = tf.where(mask, bce, 0.0)
     return tf.reduce_sum(bce, axis=1) / _safe_count(lengths)
+
+
+def stop_token_floor(targets: tf.Tensor, positive_weight: float = 1.0) -> tf.Tensor:
+    """Smallest value the weighted BCE can take per frame, for (smoothed) ``targets``.
+
+    ``w*y*softplus(-x) + (1-y)*softplus(x)`` is minimised at ``sigmoid(x) = p*``,
+    ``p* = w*y / (w*y + 1 - y)``, where it equals ``-w*y*log(p*) - (1-y)*log(1-p*)``:
+    the entropy floor that label smoothing puts under the loss (0 for hard targets).
+    A constant of the data: subtracting it leaves the gradient unchanged.
+    """
+    y = tf.cast(targets, tf.float32)
+    wy = float(positive_weight) * y
+    p_star = wy / tf.maximum(wy + 1.0 - y, 1e-12)
+    return -(tf.math.xlogy(wy, p_star) + tf.math.xlogy(1.0 - y, 1.0 - p_star))
 
 
 def kl_loss(mu: tf.Tensor, logvar: tf.Tensor) -> tf.Tensor:
@@ -97,8 +118,16 @@ def forward_sum_loss(
     attn_logprob: tf.Tensor,
     text_lengths: tf.Tensor,
     mel_lengths: tf.Tensor,
+    log_prior: tf.Tensor | None = None,
+    durations: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Forward-sum alignment loss: NLL of all monotonic alignments, per frame.
+
+    With ``log_prior`` (the alignment prior's log-probability that ``attn_logprob``
+    includes) and ``durations`` (the hard monotonic path, e.g. from MAS), the prior's
+    own NLL along that path is subtracted without gradient: a perfect aligner (all its
+    mass on one monotonic path) then scores 0 instead of the prior's NLL of the path
+    (~2.4 nats per frame on the demo data), and the gradient is unchanged.
 
     The forward algorithm of the alignment model that monotonic alignment search
     uses (every frame belongs to one token, tokens in order, each token at least one
@@ -134,7 +163,25 @@ def forward_sum_loss(
     alphas = tf.concat([first[None], alphas], axis=0)
     index = tf.stack([safe_mel - 1, tf.range(tf.shape(alphas)[1]), safe_text - 1], axis=1)
     nll = -tf.gather_nd(alphas, index) / tf.cast(safe_mel, tf.float32)
+    if log_prior is not None and durations is not None:
+        nll = nll - tf.stop_gradient(path_mean(-log_prior, durations, mel_lengths))
     return tf.where(feasible, nll, tf.stop_gradient(tf.zeros_like(nll)))
+
+
+def path_mean(values: tf.Tensor, durations: tf.Tensor,
+                        mel_lengths: tf.Tensor) -> tf.Tensor:
+    """Mean of ``values[b, t, token(t)]`` over the valid frames of the hard path that
+    ``durations`` ``[B, N]`` describes (token ``n`` covers ``durations[b, n]`` frames):
+    ``[B]``. Entries off the path (and padding, even if non-finite) are ignored."""
+    values = _f32(values)
+    durations = tf.cast(durations, tf.int32)
+    ends = tf.cumsum(durations, axis=1)
+    starts = ends - durations
+    t = tf.range(tf.shape(values)[1])[None, :, None]
+    on_path = (t >= starts[:, None, :]) & (t < ends[:, None, :])
+    on_path &= sequence_mask(mel_lengths, tf.shape(values)[1])[:, :, None]
+    total = tf.reduce_sum(tf.where(on_path, values, 0.0), axis=[1, 2])
+    return total / _safe_count(mel_lengths)
 
 
 def guided_attention_loss(

@@ -2,12 +2,16 @@
 
 Which number is which:
 
-* The **gradient** uses the *dampened, adaptively weighted* total:
-  ``loss_for_gradient = average_k(sum_k base_k * mult_k * term_k) * dampening_scale``
-  where ``dampening_scale`` < 1 only when the batch is a loss spike.
-* The **reported** ``"loss"`` is the *undampened* total with the *current*
-  weights (base x adaptive multiplier). Its EMA (see ``update_state``) is what the
-  trainer logs as ``"loss_smoothed"`` (``get_stability_metrics()["smoothed_loss"]``).
+* Every **term** is floor-free: a perfect prediction scores ~0 on each
+  (:mod:`myxtts.training.loss_terms`).
+* The **reported** ``"loss"`` (and so ``val_loss``) is the weighted sum of the terms
+  with the fixed **base** weights (``training.*_loss_weight``): any two values of one
+  run are on the same scale, whatever the adaptive multipliers do. It is the steering
+  metric: best checkpoint, early stopping, ``auto``, spike detection and the
+  stability score all read it.
+* The **gradient** uses ``average_k(sum_k base_k * mult_k * term_k) * dampening_scale``:
+  the adaptive multipliers (bounded ``adaptive_weight_min..max``) and, on a loss
+  spike, a dampening factor < 1. Both are logged.
 
 State (EMA, spike window, counters, adaptive multipliers) lives in non-trainable
 ``tf.Variable``s created in ``__init__``; ``XTTSLoss`` is a ``tf.Module`` so a
@@ -74,7 +78,8 @@ class XTTSLoss(tf.Module):
         decoder_strategy: ``"non_autoregressive"`` or ``"autoregressive"``.
     """
 
-    def __init__(self, training_config: Any, decoder_strategy: str = "non_autoregressive"):
+    def __init__(self, training_config: Any, decoder_strategy: str = "non_autoregressive",
+                 steering_weights: Mapping[str, float] | None = None):
         super().__init__(name="xtts_loss")
         if decoder_strategy not in DECODER_STRATEGIES:
             raise ValueError(
@@ -83,7 +88,18 @@ class XTTSLoss(tf.Module):
         self.decoder_strategy = decoder_strategy
         self.term_names: tuple[str, ...] = _TERMS[decoder_strategy]
         self.reconfigure(training_config)
+        self.steering_weights: dict[str, float] = dict(self.base_weights)
+        if steering_weights:
+            self.set_steering_weights(steering_weights)
         self._create_state()
+
+    def set_steering_weights(self, weights: Mapping[str, float]) -> None:
+        """Fix the weights of the reported ``loss`` for the whole run (the base weights
+        the run started with), so a level that changes base weights mid-run does not
+        move the steering metric's scale. Terms missing from ``weights`` keep theirs."""
+        for k, w in weights.items():
+            if k in self.steering_weights:
+                self.steering_weights[k] = float(w)
 
     def reconfigure(self, training_config: Any) -> None:
         """Apply (new) weights and toggles from a ``TrainingConfig``, keeping all state.
@@ -168,13 +184,17 @@ class XTTSLoss(tf.Module):
             ),
         }
         if self.decoder_strategy == "non_autoregressive":
+            attn_logprob = _require(outputs, "attn_logprob", "outputs")
+            durations = _require(outputs, "durations", "outputs")
+            # attn_logprob = aligner log-softmax + log prior; without the aligner's own
+            # output (only in hand-made test outputs) the prior's floor stays in.
+            log_prior = (attn_logprob - outputs["aligner_logprob"]
+                         if "aligner_logprob" in outputs else None)
             terms["alignment_loss"] = forward_sum_loss(
-                _require(outputs, "attn_logprob", "outputs"), text_lengths, mel_lengths
+                attn_logprob, text_lengths, mel_lengths, log_prior, durations
             )
             terms["duration_loss"] = duration_loss(
-                _require(outputs, "log_duration_pred", "outputs"),
-                _require(outputs, "durations", "outputs"),
-                text_lengths,
+                _require(outputs, "log_duration_pred", "outputs"), durations, text_lengths
             )
         else:
             alignments = _require(outputs, "alignments", "outputs")
@@ -203,12 +223,14 @@ class XTTSLoss(tf.Module):
         mult = tf.convert_to_tensor(self.multipliers)
         return {k: self.base_weights[k] * mult[i] for i, k in enumerate(self.term_names)}
 
-    def total_per_example(self, terms: Mapping[str, tf.Tensor]) -> tf.Tensor:
-        """``sum_k base_k * mult_k * term_k`` as ``[B]``; zero-weight terms are skipped."""
-        weights = self.current_weights()
+    def total_per_example(self, terms: Mapping[str, tf.Tensor], adaptive: bool = True) -> tf.Tensor:
+        """``sum_k base_k * mult_k * term_k`` as ``[B]``; with ``adaptive=False`` the
+        steering metric ``sum_k steer_k * term_k`` (the run's first base weights, no
+        multipliers). Zero-weight terms are skipped."""
+        weights = self.current_weights() if adaptive else self.steering_weights
         total = None
         for k in self.term_names:
-            if self.base_weights[k] == 0.0 or k not in terms:
+            if not (self.base_weights if adaptive else weights)[k] or k not in terms:
                 continue
             contrib = weights[k] * tf.cast(terms[k], tf.float32)
             total = contrib if total is None else total + contrib
@@ -301,13 +323,16 @@ class XTTSLoss(tf.Module):
             self.multipliers.assign(self._adaptive_multipliers(ema, initial, seen))
 
     def _adaptive_multipliers(self, ema: tf.Tensor, initial: tf.Tensor, seen: tf.Tensor) -> tf.Tensor:
-        """clip(r_k / mean_j r_j, min, max) with r_k = ema_k / initial_k (loss remaining).
+        """clip(r_k / mean_j r_j, min, max) with r_k = min(ema_k / initial_k, 1).
 
-        Terms that keep more of their initial loss (improve slower) get more weight.
-        A term whose first value was ~0 has no measurable progress and counts r=1.
+        ``r_k`` is the share of the term's first (floor-free) value that is still left
+        to learn: terms that improve slower get more weight, terms close to their floor
+        of 0 less. A term that grew since its first value (the speaker KL does, from ~0)
+        counts as nothing learnt yet (r=1) rather than dragging every other multiplier
+        to the minimum; a term whose first value was ~0 also counts r=1.
         """
         use = seen & self._active
-        ratio = tf.where(initial > _EPS, ema / tf.maximum(initial, _EPS), 1.0)
+        ratio = tf.where(initial > _EPS, tf.minimum(ema / tf.maximum(initial, _EPS), 1.0), 1.0)
         n_used = tf.reduce_sum(tf.cast(use, tf.float32))
         mean_ratio = tf.reduce_sum(tf.where(use, ratio, 0.0)) / tf.maximum(n_used, 1.0)
         mult = tf.clip_by_value(
@@ -325,13 +350,14 @@ class XTTSLoss(tf.Module):
         """Loss for the gradient and a report of scalars. Does not update state.
 
         Returns ``(loss_for_gradient, report)``; ``report`` holds each term's mean,
-        ``"loss"`` (undampened weighted total, local batch mean), ``"loss_for_gradient"``
-        and ``"dampening_scale"``. Call ``update_state`` after the step.
+        ``"loss"`` (base-weighted total, local batch mean: the steering metric),
+        ``"loss_for_gradient"`` and ``"dampening_scale"``. Call ``update_state`` after
+        the step.
         """
         terms = self.compute_terms(batch, outputs)
         per_example = self.total_per_example(terms)
         loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
-        total = tf.reduce_mean(per_example)
+        total = tf.reduce_mean(self.total_per_example(terms, adaptive=False))
         scale = tf.stop_gradient(self.dampening_scale(total))
         loss_for_gradient = loss * scale
         report = {k: tf.reduce_mean(v) for k, v in terms.items()}

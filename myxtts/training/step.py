@@ -1,6 +1,8 @@
 """The compiled train and validation steps: pure ``tf.function``s of (state, batch).
 
-Gradients use the loss module's dampened, adaptively weighted total; clipping is by
+Both call the loss module (:class:`~myxtts.training.losses.XTTSLoss`), the one loss path:
+gradients use its dampened, adaptively weighted total, reports its base-weighted
+(steering) ``loss`` and each floor-free term; clipping is by
 global norm against a variable (so a level switch can change it without retracing);
 non-finite steps are skipped (counted by the caller); with ``mixed_float16`` the
 optimizer is a ``LossScaleOptimizer`` and clipping is done in the scaled domain.
@@ -83,11 +85,7 @@ class StepFunctions:
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             outputs = self.model(batch, training=True)
-            terms = self.loss_fn.compute_terms(batch, outputs)
-            per_example = self.loss_fn.total_per_example(terms)
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
-            scale = self.loss_fn.dampening_scale(tf.reduce_mean(per_example))
-            grad_loss = loss * tf.stop_gradient(scale)
+            grad_loss, report = self.loss_fn(batch, outputs, global_batch)
             if self.loss_scaled:
                 grad_loss = self.optimizer.scale_loss(grad_loss)
         grads = tape.gradient(grad_loss, variables)
@@ -96,7 +94,7 @@ class StepFunctions:
         loss_scale = tf.cast(self.optimizer.dynamic_scale, tf.float32) if self.loss_scaled else 1.0
         raw_norm = tf.linalg.global_norm(grads)
         grads, _ = tf.clip_by_global_norm(grads, self.clip_norm * loss_scale)
-        finite = tf.math.is_finite(loss) & tf.math.is_finite(raw_norm)
+        finite = tf.math.is_finite(report["loss"]) & tf.math.is_finite(raw_norm)
         if self.loss_scaled:
             self.optimizer.apply(grads, variables)  # skips non-finite steps itself
         elif self.replicas > 1:
@@ -109,10 +107,9 @@ class StepFunctions:
                 self.optimizer.apply(grads, variables)
                 return tf.constant(True)
             tf.cond(finite, apply, lambda: tf.constant(False))
-        report = {k: tf.reduce_mean(v) for k, v in terms.items()}
-        report["loss"] = tf.reduce_mean(per_example)
+        report.pop("loss_for_gradient")  # a replica's share of a global sum: not a mean
         report["grad_norm"] = raw_norm / loss_scale
-        report["dampening_scale"] = tf.cast(scale, tf.float32)
+        report["dampening_scale"] = tf.cast(report["dampening_scale"], tf.float32)
         report["finite"] = tf.cast(finite, tf.float32)
         return report
 
@@ -129,9 +126,9 @@ class StepFunctions:
     def _eval_step(self, batch):
         self.trace_count += 1
         outputs = self.model(batch, training=False)
-        terms = self.loss_fn.compute_terms(batch, outputs)
-        report = {k: tf.reduce_mean(v) for k, v in terms.items()}
-        report["loss"] = tf.reduce_mean(self.loss_fn.total_per_example(terms))
+        _, report = self.loss_fn(batch, outputs)
+        for key in ("loss_for_gradient", "dampening_scale"):
+            report.pop(key)
         if "attn_logprob" in outputs:
             report["alignment_score"] = alignment_score(outputs, batch)
         return report

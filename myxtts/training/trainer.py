@@ -35,6 +35,7 @@ from myxtts.training.checkpoints import (CheckpointError, TrainingState, make_ch
 from myxtts.training.losses import XTTSLoss
 from myxtts.training.precision import choose_precision
 from myxtts.training.run_log import RunLogger
+from myxtts.training.safekeeping import CheckpointKeeper, GracefulStop
 from myxtts.training.schedules import LRSchedule, schedule_from_config
 from myxtts.training.step import StepFunctions
 
@@ -42,6 +43,12 @@ log = logging.getLogger(__name__)
 
 _SCHEDULE_FIELDS = {"learning_rate", "min_learning_rate", "warmup_steps", "scheduler",
                     "cosine_restarts", "scheduler_params", "optimization_level"}
+#: Stop after this many roll-backs that did not get past the restored step.
+MAX_FUTILE_ROLLBACKS = 3
+
+
+class NothingToTrain(ValueError):
+    """A (resumed) run is already at or past the step it would train to."""
 
 
 @dataclass
@@ -75,6 +82,8 @@ class XTTSTrainer:
         self.steps: StepFunctions | None = None
         self._resume_prefix: str | None = None
         self.nonfinite_steps = 0
+        self._futile_rollbacks = 0  # roll-backs since the last good checkpoint
+        self.keeper: CheckpointKeeper | None = None
         self.callbacks = []  # called as cb(trainer, step, val_record) after each validation
 
     # -- setup -----------------------------------------------------------------------
@@ -119,20 +128,22 @@ class XTTSTrainer:
             optimizer.build(self.model.trainable_variables)
             self.optimizer = optimizer
             self.loss_fn = XTTSLoss(cfg.training, cfg.model.decoder_strategy)
+            self.loss_fn.set_steering_weights(self.loss_fn.base_weights)
             self.clip_norm = tf.Variable(float(cfg.training.gradient_clip_norm), trainable=False,
                                          dtype=tf.float32)
         self.state = TrainingState(cfg.to_yaml(), self.data.tokenizer.symbols.to_json(),
                                    json.dumps(self.data.stats.to_list()))
+        self.state.steering_weights_json.assign(json.dumps(dict(self.loss_fn.base_weights)))
         self.checkpoint = make_checkpoint(self.model, self.optimizer, self.loss_fn, self.state)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.run_dir),
-                                                  max_to_keep=cfg.training.keep_checkpoints,
-                                                  checkpoint_name="ckpt")
+        self.keeper = CheckpointKeeper(self.checkpoint, self.run_dir,
+                                       cfg.training.keep_checkpoints,
+                                       lambda: self.model.weights + self.optimizer.variables)
         self._pending_events: list[tuple[str, str, dict]] = []
         if self._resume_prefix:
             self._restore(self._resume_prefix)
         self.steps = StepFunctions(self.model, self.optimizer, self.loss_fn, self.strategy,
                                    self.clip_norm, cfg.training.jit_compile)
-        self.schedule = schedule_from_config(cfg.training, self.total_steps,
+        self.schedule = schedule_from_config(cfg.training, self.schedule_horizon,
                                              self.data.train.batches_per_epoch,
                                              int(self.state.schedule_start.numpy()))
         if cfg.training.optimization_level == "auto":
@@ -146,6 +157,13 @@ class XTTSTrainer:
             raise CheckpointError(f"{prefix}: checkpoint does not match this model/config "
                                   f"({str(exc).splitlines()[0]})") from exc
         stored = XTTSConfig.from_dict(yaml.safe_load(self.state.config_yaml.numpy().decode()))
+        # The steering metric keeps the weights the run started with (older checkpoints
+        # did not store them: their config's weights are the run's first ones we know).
+        steering = self.state.steering_weights_json.numpy().decode()
+        self.loss_fn.set_steering_weights(
+            json.loads(steering) if steering else XTTSLoss(stored.training,
+                                                           stored.model.decoder_strategy).base_weights)
+        self.state.steering_weights_json.assign(json.dumps(dict(self.loss_fn.steering_weights)))
         old_level, new_level = stored.training.optimization_level, self.config.training.optimization_level
         changed = sorted(k for k in vars(self.config.training) if k not in RUN_LENGTH_FIELDS
                          and getattr(stored.training, k) != getattr(self.config.training, k))
@@ -182,7 +200,7 @@ class XTTSTrainer:
         self.optimizer.weight_decay = training.weight_decay
         self.state.schedule_start.assign(step)
         self.state.config_yaml.assign(self.config.to_yaml())
-        self.schedule = schedule_from_config(training, self.total_steps,
+        self.schedule = schedule_from_config(training, self.schedule_horizon,
                                              self.data.train.batches_per_epoch, step)
         traces = self.steps.trace_count
         self.steps = StepFunctions(self.model, self.optimizer, self.loss_fn, self.strategy,
@@ -201,96 +219,186 @@ class XTTSTrainer:
 
     @property
     def total_steps(self) -> int:
-        """Planned run length (``epochs`` x batches per epoch): the schedule's horizon.
+        """Planned run length: ``epochs`` x batches per epoch."""
+        return self.config.training.epochs * self.data.train.batches_per_epoch
 
-        Deliberately independent of ``max_steps`` / ``max_minutes``, so stopping early
+    @property
+    def schedule_horizon(self) -> int:
+        """The learning-rate schedule's horizon: the planned length, or ``max_steps`` when
+        that is longer (a finished run resumed to train further).
+
+        Independent of a shorter ``max_steps`` and of ``max_minutes``, so stopping early
         and resuming with another budget follows the same learning-rate curve.
         """
-        return self.config.training.epochs * self.data.train.batches_per_epoch
+        return max(self.total_steps, self.config.training.max_steps or 0)
+
+    def _step_limit(self, max_steps: int | None) -> int:
+        """The step this call of :meth:`train` trains to."""
+        return max_steps if max_steps else self.total_steps
+
+    def warm_restart(self, message: str, **extra) -> None:
+        """Restart the learning-rate schedule at its peak from the current step (no
+        warm-up), keeping weights, optimizer moments and loss state. Logged."""
+        step = int(self.state.step.numpy())
+        self.state.schedule_start.assign(step)
+        self.schedule = schedule_from_config(self.config.training, self.schedule_horizon,
+                                             self.data.train.batches_per_epoch, step)
+        self._restart_early_stopping()
+        if getattr(self, "logger", None) is not None:
+            self.logger.event(step, "warm_restart", message,
+                              level=self.config.training.optimization_level,
+                              lr=self.schedule(step), **extra)
 
     # -- loop --------------------------------------------------------------------------
     def train(self, max_steps: int | None = None, max_minutes: float | None = None,
               progress: bool = True) -> TrainingSummary:
+        """Train until ``max_steps`` (default ``training.max_steps``, else the planned
+        epochs), ``max_minutes``, early stopping, or SIGTERM/SIGINT (checkpoint saved at
+        the current step; ``stop_reason`` is ``"SIGTERM"`` / ``"SIGINT"``).
+
+        Raises :class:`NothingToTrain` when the run is already at that step.
+        """
         if self.steps is None:
             self.build()
         cfg = self.config.training
         max_steps = max_steps if max_steps is not None else (cfg.max_steps or None)
         max_minutes = max_minutes if max_minutes is not None else (cfg.max_minutes or None)
+        step = int(self.state.step.numpy())
+        limit = self._step_limit(max_steps)
+        if step >= limit:
+            raise NothingToTrain(
+                f"the run is at step {step}, which already reaches the step it would train to "
+                f"({limit}: " + (f"max_steps" if max_steps else
+                                 f"{cfg.epochs} epochs x {self.data.train.batches_per_epoch} "
+                                 "batches") + "); pass a larger --max-steps (it counts all "
+                "steps of the run, including those already trained)")
         logger = RunLogger(self.run_dir, float(self.state.wall_time.numpy()))
         self.logger = logger
+        if cfg.tensorboard:  # scalars mirrored from the logger; samples after validation
+            from myxtts.training.tensorboard import attach_tensorboard
+            attach_tensorboard(self, logger)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config.save(self.run_dir / "config.yaml")
         self.data.stats.save(self.run_dir / "mel_stats.npz")
         self.data.tokenizer.symbols.save(self.run_dir / "symbols.json")
-        step = int(self.state.step.numpy())
-        epoch = int(self.state.epoch.numpy())
-        start_batch = int(self.state.batch_in_epoch.numpy())
         logger.event(step, "resume" if step else "start",
-                     f"{'resumed' if step else 'started'} at step {step}, epoch {epoch}, level "
-                     f"{cfg.optimization_level}, lr {self.schedule(step):.3g}",
-                     level=cfg.optimization_level)
+                     f"{'resumed' if step else 'started'} at step {step}, epoch "
+                     f"{int(self.state.epoch.numpy())}, level {cfg.optimization_level}, lr "
+                     f"{self._lr(step):.3g}; training to step {limit}",
+                     level=cfg.optimization_level, limit=limit)
         for event, message, extra in self._pending_events:
             logger.event(step, event, message, **extra)
         self._pending_events = []
-        session_start = time.time()
-        deadline = session_start + 60 * max_minutes if max_minutes else None
-        limit = min(max_steps, self.total_steps) if max_steps else self.total_steps
+        deadline = time.time() + 60 * max_minutes if max_minutes else None
         bar = tqdm(total=limit, initial=min(step, limit), disable=not progress,
                    dynamic_ncols=True, desc="train")
-        last_train: dict = {}
-        last_val: dict = {}
-        stop_reason = "max_steps" if step >= limit else ""
-        while not stop_reason:
-            for b, batch in self.data.train.batches(epoch, start_batch):
-                lr = self.schedule(step)
+        self._last_train, self._last_val = {}, {}
+        self._limit_label = "max_steps" if max_steps else "epochs"
+        with GracefulStop() as stop:
+            stop_reason = self._loop(logger, bar, limit, deadline, stop)
+        bar.close()
+        step = int(self.state.step.numpy())
+        if stop_reason not in ("SIGTERM", "SIGINT", "diverged") and \
+                self._last_val.get("step") != step:
+            self._last_val = self._validate_and_log(logger, step, int(self.state.epoch.numpy()))
+        path = self._save(logger, step)
+        logger.event(step, "end", f"stopped: {stop_reason}; {self.steps.trace_count} traces, "
+                     f"{self.nonfinite_steps} non-finite steps", reason=stop_reason,
+                     traces=self.steps.trace_count)
+        logger.close()
+        return TrainingSummary(step, int(self.state.epoch.numpy()), stop_reason,
+                               self._last_train, self._last_val, path, self.steps.trace_count,
+                               self.nonfinite_steps)
+
+    def _lr(self, step: int) -> float:
+        return self.schedule(step) * float(self.state.lr_scale.numpy())
+
+    def _loop(self, logger, bar, limit: int, deadline: float | None, stop: GracefulStop) -> str:
+        """Train until a stop condition; returns the reason. Restarts the data iterator
+        after a roll-back (the restored position)."""
+        cfg = self.config.training
+        bad_in_row = 0
+        while True:
+            step = int(self.state.step.numpy())
+            epoch = int(self.state.epoch.numpy())
+            rolled_back = False
+            for b, batch in self.data.train.batches(epoch, int(self.state.batch_in_epoch.numpy())):
+                lr = self._lr(step)
                 self.optimizer.learning_rate.assign(lr)
-                report = {k: float(v) for k, v in self.steps.train_step(self.steps.distribute(batch)).items()}
+                report = {k: float(v) for k, v in
+                          self.steps.train_step(self.steps.distribute(batch)).items()}
                 step += 1
                 self.state.step.assign(step)
                 self.state.batch_in_epoch.assign(b + 1)
                 bar.update(1)
                 if report.pop("finite") < 0.5:
                     self.nonfinite_steps += 1
-                    logger.event(step, "nonfinite_loss",
-                                 f"skipped update (loss={report['loss']})")
+                    bad_in_row += 1
+                    logger.event(step, "nonfinite_loss", f"skipped update (loss={report['loss']}, "
+                                 f"grad_norm={report['grad_norm']})")
+                else:
+                    bad_in_row = 0
                 if step % cfg.log_every_steps == 0 or step == 1:
-                    last_train = self._log_train(logger, step, epoch, report, lr)
+                    self._last_train = self._log_train(logger, step, epoch, report, lr)
                     bar.set_postfix(loss=f"{report['loss']:.3f}")
-                if step % cfg.val_every_steps == 0:
-                    last_val = self._validate_and_log(logger, step, epoch)
-                    if self._early_stop(last_val, logger, step):
-                        stop_reason = "early_stopping"
-                if step % cfg.checkpoint_every_steps == 0:
-                    self._save(logger, step)
-                if not stop_reason and step >= limit:
-                    stop_reason = "max_steps"
-                if not stop_reason and deadline and time.time() >= deadline:
-                    stop_reason = "max_minutes"
-                if stop_reason:
+                reason = ""
+                if cfg.nonfinite_rollback_steps and bad_in_row >= cfg.nonfinite_rollback_steps:
+                    reason = self._roll_back(logger, step, f"{bad_in_row} non-finite steps in a row")
+                    rolled_back, bad_in_row = not reason, 0
+                elif step % cfg.val_every_steps == 0:
+                    self._last_val = self._validate_and_log(logger, step, epoch)
+                    if self._early_stop(self._last_val, logger, step):
+                        reason = "early_stopping"
+                if not reason and not rolled_back and step % cfg.checkpoint_every_steps == 0:
+                    if not self._save(logger, step):
+                        reason = self._roll_back(logger, step, "weights are not finite")
+                        rolled_back = not reason
+                reason = reason or self._limit_reason(step, limit, deadline, stop)
+                if reason:
+                    return reason
+                if rolled_back:
                     break
-            else:
-                epoch += 1
-                start_batch = 0
-                self.state.epoch.assign(epoch)
+            else:  # an epoch ended (the step limit, checked above, ends the run)
+                self.state.epoch.assign(epoch + 1)
                 self.state.batch_in_epoch.assign(0)
-                if epoch >= cfg.epochs:
-                    stop_reason = "epochs"
-        bar.close()
-        if not last_val or last_val.get("step") != step:
-            last_val = self._validate_and_log(logger, step, epoch)
-        path = self._save(logger, step)
-        logger.event(step, "end", f"stopped: {stop_reason}; {self.steps.trace_count} traces, "
-                     f"{self.nonfinite_steps} non-finite steps", reason=stop_reason,
-                     traces=self.steps.trace_count)
-        logger.close()
-        return TrainingSummary(step, epoch, stop_reason, last_train, last_val, path,
-                               self.steps.trace_count, self.nonfinite_steps)
+
+    def _limit_reason(self, step: int, limit: int, deadline: float | None,
+                      stop: GracefulStop) -> str:
+        if stop.signal_name:
+            return stop.signal_name
+        if step >= limit:
+            return self._limit_label
+        if deadline and time.time() >= deadline:
+            return "max_minutes"
+        return ""
+
+    def _roll_back(self, logger, step: int, why: str) -> str:
+        """Restore the last good checkpoint and lower the learning rate; returns a stop
+        reason when rolling back cannot help (no progress after several roll-backs)."""
+        scale = float(self.state.lr_scale.numpy()) * self.config.training.rollback_lr_factor
+        futile = self._futile_rollbacks = self._futile_rollbacks + 1
+        best = float(self.state.best_saved_val_loss.numpy())  # RUN_DIR/best stays the best
+        path = self.keeper.roll_back()
+        restored = int(self.state.step.numpy())
+        self.state.lr_scale.assign(scale)
+        self.state.best_saved_val_loss.assign(best)
+        target = path or "nothing (no checkpoint yet): continuing"
+        logger.event(step, "rollback", f"{why}: rolled back to {target}, learning-rate scale "
+                     f"now {scale:.3g}", restored_step=restored, lr_scale=scale)
+        if futile >= MAX_FUTILE_ROLLBACKS:
+            logger.event(step, "diverged", f"{futile} roll-backs without a good checkpoint in "
+                         "between; stopping")
+            return "diverged"
+        return ""
 
     def _log_train(self, logger, step, epoch, report, lr) -> dict:
         metrics = self.loss_fn.get_stability_metrics()
         values = {k: v for k, v in report.items() if k.endswith("_loss")}
         values = {"loss": report["loss"], "loss_smoothed": metrics["smoothed_loss"], **values,
                   "lr": lr, "grad_norm": report["grad_norm"],
+                  "dampening_scale": report["dampening_scale"],
+                  **{f"adaptive_weight_{k.removesuffix('_loss')}": w
+                     for k, w in metrics["adaptive_weights"].items()},
                   "loss_stability_score": metrics["loss_stability_score"],
                   "spikes": int(metrics["spike_count"]), "nonfinite_steps": self.nonfinite_steps,
                   "traces": self.steps.trace_count}
@@ -312,6 +420,18 @@ class XTTSTrainer:
         values = self.validate()
         logger.validation(step, epoch, values)
         record = {"step": step, **values}
+        loss = values.get("val_loss", math.inf)
+        previous = float(self.state.best_saved_val_loss.numpy())
+        if loss < previous:
+            self.state.best_saved_val_loss.assign(loss)  # stored in the best checkpoint too
+            self.state.wall_time.assign(logger.wall_time)
+            path, problem = self.keeper.save_best(step)
+            if path:
+                logger.event(step, "best_checkpoint", f"val_loss {loss:.4f}: saved {path}",
+                             val_loss=loss, path=path)
+            else:
+                self.state.best_saved_val_loss.assign(previous)
+                logger.event(step, "save_skipped", f"best checkpoint not saved: {problem}")
         for callback in self.callbacks:
             callback(self, step, record)
         return record
@@ -331,6 +451,11 @@ class XTTSTrainer:
         return False
 
     def _save(self, logger, step) -> str:
+        """Save ``ckpt-<step>`` (unless the weights are not finite: logged, returns "")."""
         self.state.wall_time.assign(logger.wall_time)
-        path = self.manager.save(checkpoint_number=step)
+        path, problem = self.keeper.save(step)
+        if problem:
+            logger.event(step, "save_skipped", f"checkpoint not saved: {problem}")
+        else:
+            self._futile_rollbacks = 0
         return path
