@@ -1,0 +1,52 @@
+"""A tiny MyXTTS checkpoint for inference tests, written without training.
+
+The weights are random (seeded), except that the duration predictor's output bias is
+raised so tokens get a few frames each and their durations differ: enough to test
+that synthesis paths agree, not to make speech. Written with the same checkpoint
+layout the trainer uses (:func:`make_checkpoint` + :class:`TrainingState`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from myxtts.audio.features import MelStats
+from myxtts.config.config import XTTSConfig
+from tiny_model import shrink_model
+
+#: ``data.reference_max_frames`` of the tiny checkpoint (references are cut at twice this).
+REFERENCE_MAX_FRAMES = 24
+
+
+def write_tiny_checkpoint(run_dir: Path, seed: int = 3) -> Path:
+    """Save a tiny non-autoregressive model to ``run_dir/ckpt-1``; returns ``run_dir``."""
+    import keras
+    import tensorflow as tf
+
+    from myxtts.models.factory import build_model
+    from myxtts.text.tokenizer import Tokenizer
+    from myxtts.training.checkpoints import TrainingState, make_checkpoint
+
+    config = shrink_model(XTTSConfig())
+    config.training.mixed_precision = "float32"
+    config.data.reference_max_frames = REFERENCE_MAX_FRAMES
+    config.audio.griffin_lim_iters = 4  # vocoding speed, not quality, matters here
+    n_mels = config.audio.n_mels
+    keras.utils.set_random_seed(seed)
+    tokenizer = Tokenizer(config.text)
+    model = build_model(config, tokenizer.num_symbols)
+    model({"text_ids": tf.ones([1, 4], tf.int32), "text_lengths": tf.constant([4]),
+           "mel": tf.zeros([1, 8, n_mels]), "mel_lengths": tf.constant([8]),
+           "ref_mel": tf.zeros([1, 8, n_mels]), "ref_lengths": tf.constant([8])})
+    bias = model.duration_predictor.stack.out.bias
+    bias.assign(bias + 1.5)  # about 3 frames per token instead of 1
+    rng = np.random.default_rng(seed)
+    stats = MelStats(rng.normal(-5.0, 1.0, n_mels).astype(np.float32),
+                     rng.uniform(0.5, 2.0, n_mels).astype(np.float32))
+    state = TrainingState(config.to_yaml(), tokenizer.symbols.to_json(),
+                          json.dumps(stats.to_list()))
+    make_checkpoint(model, state=state, rng=False).save(str(run_dir / "ckpt"))
+    return run_dir
