@@ -56,16 +56,21 @@ class ARXTTSModel(XTTSModel):
             "decoder_lengths": dec_lengths,
         }
 
-    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0):
+    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0,
+                 max_frames=None):
         """Greedy autoregressive synthesis until every item's stop probability passes
-        ``stop_threshold`` or ``max_decoder_steps`` frames. ``speed`` is ignored."""
+        ``stop_threshold`` or ``max_decoder_steps`` (or ``max_frames``, if smaller) frames.
+        ``speed`` is ignored."""
         r = self.config.reduction_factor
         text_mask, _, encoded, speaker, _, _ = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False)
         batch = tf.shape(text_ids)[0]
         previous = tf.zeros([batch, 1, self.n_mels], encoded.dtype)
         lengths = tf.fill([batch], -1)
-        max_steps = max(self.config.max_decoder_steps // r, 1)
+        limit = self.config.max_decoder_steps
+        if max_frames is not None:
+            limit = min(limit, int(max_frames))
+        max_steps = max(limit // r, 1)
         mel = None
         for step in range(max_steps):
             steps = step + 1

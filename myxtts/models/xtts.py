@@ -96,14 +96,26 @@ class XTTSModel(keras.Model):
         mask = tf.sequence_mask(text_lengths, tf.shape(log_duration_pred)[1])
         return tf.cast(frames, tf.int32) * tf.cast(mask, tf.int32)
 
-    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0):
-        """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``."""
+    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0,
+                 max_frames=None):
+        """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``.
+
+        With ``max_frames``, an item whose predicted durations add up to more frames is
+        sped up to about that length (at most ``max_frames`` plus one frame per token),
+        which bounds the cost of decoding an untrained or diverged duration predictor.
+        """
         _, _, encoded, speaker, _, _ = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False)
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
         log_dur = self.duration_predictor(encoded, text_mask, training=False)
         durations = self.predict_durations(log_dur, text_lengths, speed)
         durations = tf.minimum(durations, self.config.max_decoder_steps)
+        if max_frames is not None:
+            frames = tf.cast(durations, tf.float32)
+            total = tf.reduce_sum(frames, axis=1, keepdims=True)
+            scale = tf.minimum(1.0, float(max_frames) / tf.maximum(total, 1.0))
+            shorter = tf.cast(tf.maximum(tf.floor(frames * scale), 1.0), tf.int32)
+            durations = tf.where(durations > 0, shorter, 0)
         alignment, mel_lengths = durations_to_alignment(durations)
         mel_mask = tf.sequence_mask(mel_lengths, tf.shape(alignment)[1])
         _, mel_after, stop_logits = self._decode(encoded, alignment, speaker, mel_mask, False)

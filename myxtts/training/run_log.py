@@ -20,7 +20,12 @@ def _clean(value):
 
 
 class RunLogger:
-    """Appends to ``training.log`` and ``train_log.jsonl`` in the run directory."""
+    """Appends to ``training.log`` and ``train_log.jsonl`` in the run directory.
+
+    ``sinks``: callables given every record written to ``train_log.jsonl`` (a dict, before
+    JSON encoding), e.g. the TensorBoard writer; closed with the logger if they have
+    ``close()``.
+    """
 
     def __init__(self, run_dir: str | Path, start_wall_time: float = 0.0):
         self.run_dir = Path(run_dir)
@@ -35,6 +40,7 @@ class RunLogger:
                                                    "%Y-%m-%d %H:%M:%S"))
             self.logger.addHandler(handler)
         self._jsonl = open(self.run_dir / JSONL_LOG, "a", encoding="utf-8")
+        self.sinks: list = []
 
     @property
     def wall_time(self) -> float:
@@ -43,6 +49,8 @@ class RunLogger:
     def _write(self, record: dict) -> None:
         self._jsonl.write(json.dumps({k: _clean(v) for k, v in record.items()}) + "\n")
         self._jsonl.flush()
+        for sink in self.sinks:
+            sink(record)
 
     def train(self, step: int, epoch: int, values: dict) -> None:
         record = {"type": "train", "step": step, "epoch": epoch, **values,
@@ -73,6 +81,10 @@ class RunLogger:
 
     def close(self) -> None:
         self._jsonl.close()
+        for sink in self.sinks:
+            if hasattr(sink, "close"):
+                sink.close()
+        self.sinks = []
         for handler in list(self.logger.handlers):
             handler.close()
             self.logger.removeHandler(handler)
