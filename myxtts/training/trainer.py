@@ -268,7 +268,7 @@ class XTTSTrainer:
         if step >= limit:
             raise NothingToTrain(
                 f"the run is at step {step}, which already reaches the step it would train to "
-                f"({limit}: " + (f"max_steps" if max_steps else
+                f"({limit}: " + ("max_steps" if max_steps else
                                  f"{cfg.epochs} epochs x {self.data.train.batches_per_epoch} "
                                  "batches") + "); pass a larger --max-steps (it counts all "
                 "steps of the run, including those already trained)")
