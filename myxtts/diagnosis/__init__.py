@@ -1,6 +1,6 @@
 """Training-run diagnosis: read MyXTTS (or generic) training logs, judge the loss trend, advise.
 
-Modules: ``readers`` (log files), ``rundir`` (run folder, config, checkpoint), ``trends``/``signals``
+Modules: ``readers`` (log files), ``textformats`` (pasted line shapes, markdown), ``rundir`` (run folder, config, checkpoint), ``trends``/``signals``
 (analysis), ``verdict``, ``recommend``, ``report`` (text/JSON), ``plot`` (matplotlib, lazy),
 ``api`` (end to end), ``cli`` (command line). No TensorFlow import anywhere.
 """

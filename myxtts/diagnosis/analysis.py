@@ -11,9 +11,16 @@ import numpy as np
 from myxtts.diagnosis.logdata import LogData, is_loss_key
 from myxtts.diagnosis.results import Diagnosis, Thresholds
 from myxtts.diagnosis.rundir import config_value
-from myxtts.diagnosis.signals import analyse_alignment, analyse_gap, analyse_grad, analyse_lr, count_nonfinite
+from myxtts.diagnosis.signals import (
+    analyse_alignment,
+    analyse_gap,
+    analyse_grad,
+    analyse_lr,
+    count_nonfinite,
+    resume_jumps,
+)
 from myxtts.diagnosis.trends import analyse_series, choose_window, plateau_segments, slope_factor
-from myxtts.diagnosis.verdict import decide, primary_term
+from myxtts.diagnosis.verdict import decide, primary_term, steering
 
 VAL_MIN_POINTS = 4
 VAL_RECENT_POINTS = 5
@@ -44,6 +51,7 @@ def analyse(
     window: float | None = None,
     th: Thresholds | None = None,
     config: dict[str, Any] | None = None,
+    heldout: dict[str, Any] | None = None,
 ) -> Diagnosis:
     """Trends of every loss term (train and val), secondary signals and the verdict."""
     th = th or Thresholds()
@@ -82,7 +90,12 @@ def analyse(
             diag.plateau_since = diag.plateau_segments[-1][0]
     diag.config_summary = {k: config_value(config, k) for k in SUMMARY_KEYS if config_value(config, k) is not None}
     weights = loss_weights(config, list(diag.train))
-    diag.verdict, diag.reasons, diag.stuck_terms = decide(diag, th, weights)
+    diag.heldout = heldout
+    total = diag.train.get(main or "")
+    diag.resumes = list(data.resumes)
+    diag.resume_jumps = resume_jumps(data, start, total.level if total else None)
+    diag.steering = steering(diag)
+    diag.verdict, diag.reasons, diag.stuck_terms, diag.evidence = decide(diag, th, weights)
     return diag
 
 

@@ -10,7 +10,7 @@ from myxtts.diagnosis.logdata import LogData, LogReadError
 from myxtts.diagnosis.readers import read_log
 from myxtts.diagnosis.recommend import recommend
 from myxtts.diagnosis.results import Diagnosis, Thresholds
-from myxtts.diagnosis.rundir import CONFIG_NAME, discover_run, load_config, read_checkpoint_state
+from myxtts.diagnosis.rundir import CONFIG_NAME, discover_run, load_config, read_checkpoint_state, read_heldout
 
 
 def _finish(data: LogData, run_dir: Path | None, config_path: Path | None, window: float | None,
@@ -18,7 +18,8 @@ def _finish(data: LogData, run_dir: Path | None, config_path: Path | None, windo
     config, warning = load_config(config_path)
     if warning:
         data.warnings.append(warning)
-    diag = analyse(data, window=window, th=th, config=config)
+    heldout = read_heldout(run_dir) if run_dir is not None else None
+    diag = analyse(data, window=window, th=th, config=config, heldout=heldout)
     diag.config_path = str(config_path) if config_path else None
     if run_dir is not None:
         diag.run_dir = str(run_dir)

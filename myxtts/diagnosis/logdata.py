@@ -22,7 +22,19 @@ KEY_ALIASES = {
     "it": "step",
     "steps": "step",
     "train_loss": "loss",
+    "training_loss": "loss",
     "validation_loss": "val_loss",
+    "eval_loss": "val_loss",
+    "valid_loss": "val_loss",
+    "dev_loss": "val_loss",
+    "epochs": "epoch",
+    # running averages of the loss (Tacotron-style "avg_loss"): not a loss term of their own
+    "avg_loss": "loss_smoothed",
+    "average_loss": "loss_smoothed",
+    "running_loss": "loss_smoothed",
+    "loss_avg": "loss_smoothed",
+    "smoothed_loss": "loss_smoothed",
+    "ema_loss": "loss_smoothed",
 }
 
 
@@ -73,6 +85,7 @@ class LogData:
     train: list[Record] = field(default_factory=list)
     val: list[Record] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)
+    resumes: list[dict[str, object]] = field(default_factory=list)  # see readers.find_resumes
     lines_read: int = 0
     skipped_lines: int = 0
     skipped_examples: list[str] = field(default_factory=list)

@@ -1,4 +1,7 @@
-"""Read a training log (our JSONL / text log, generic CSV, JSONL or plain text lines) into LogData."""
+"""Read a training log (our JSONL / text log, generic CSV, JSONL, tables or text lines) into LogData.
+
+Pasted logs are unwrapped first (code fences, ``> `` quotes, table rules; see ``textformats``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,10 @@ import csv
 import json
 import math
 import re
+from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from myxtts.diagnosis.logdata import (
     LogData,
@@ -17,9 +23,8 @@ from myxtts.diagnosis.logdata import (
     is_val_key,
     to_float,
 )
+from myxtts.diagnosis.textformats import find_table, line_event, parse_line, table_row, unwrap
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
-_KV_RE = re.compile(rf"(?<![\w.])([A-Za-z][A-Za-z0-9_]*)(?:\s*[:=]\s*|\s+)({_NUM})(?![\w.])", re.I)
 _EVENT_RE = re.compile(r"\bEVENT\s+step\s+(\d+)\s+([A-Za-z_]+):?\s*(.*)$")
 _VAL_RE = re.compile(r"\bVAL\b")
 _OUR_TEXT_RE = re.compile(r"\bINFO\s+step\s+\d+\s")
@@ -28,26 +33,38 @@ _POSITION_KEYS = ("step", "epoch", "_seq")
 _OUR_TYPES = ("train", "val", "event")
 _EXPECTED = (
     "expected MyXTTS training.log / train_log.jsonl, a CSV or JSONL with 'step' and 'loss' "
-    "columns, or lines like 'step 300 loss=2.5'"
+    "columns, a table with a header row, or lines like 'step 300 loss=2.5' "
+    "(see docs/DIAGNOSE_PLATEAU.md for all accepted formats)"
 )
+RESUME_CONTEXT = 3  # records before/after a resume whose median loss is compared
 
 
 def read_log(path: str | Path) -> LogData:
     """Parse a log file of any supported kind. Raises LogReadError naming the file on bad input."""
     path = Path(path)
-    lines = _read_lines(path)
+    raw = _read_lines(path)
+    unwrapped = [unwrap(line) for line in raw]
+    lines = [line or "" for line in unwrapped]
+    markdown = any(u is None or u != r or r.lstrip().startswith("|") for u, r in zip(unwrapped, raw) if r.strip())
+    if not any(line.strip() for line in lines):
+        raise LogReadError(f"{path}: holds only markdown markup (code fences, quotes), no log lines")
     first = next(line.strip() for line in lines if line.strip())
+    table = find_table(unwrapped)
     if first.startswith("{"):
         data, train, val = _parse_jsonl(str(path), lines)
     elif _csv_delimiter(first) is not None:
         data, train, val = _parse_csv(str(path), lines, _csv_delimiter(first) or ",")
+    elif table is not None:
+        data, train, val = _parse_table(str(path), lines, *table)
     else:
         data, train, val = _parse_text(str(path), lines)
-    data.lines_read = len(lines)
+    if markdown:
+        data.fmt += "+markdown"
+    data.lines_read = len(raw)
     if not train and not val:
         example = f"; e.g. {data.skipped_examples[0]}" if data.skipped_examples else ""
         raise LogReadError(
-            f"{path}: no training metrics found in {len(lines)} lines ({_EXPECTED}){example}"
+            f"{path}: no training metrics found in {len(raw)} lines ({_EXPECTED}){example}"
         )
     assign_positions(data, train, val)
     if not data.train and not data.val:
@@ -109,15 +126,17 @@ def _parse_jsonl(source: str, lines: list[str]) -> tuple[LogData, list[Record], 
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
-            data.note_skipped(line_no, line, "invalid JSON")
-            continue
+            obj = _dict_line(line)  # e.g. a printed Python dict: {'loss': 2.3, 'epoch': 0.5}
+            if obj is None:
+                data.note_skipped(line_no, line, "invalid JSON")
+                continue
         if not isinstance(obj, dict):
             data.note_skipped(line_no, line, "not a JSON object")
             continue
         kind = obj.get("type")
         ours = ours or kind in _OUR_TYPES
         if kind == "event":
-            data.events.append(_event_from_json(obj))
+            data.events.append({**_event_from_json(obj), "_seq": float(line_no)})
             continue
         values = _numeric_fields(obj)
         values["_seq"] = float(line_no)
@@ -133,6 +152,12 @@ def _parse_jsonl(source: str, lines: list[str]) -> tuple[LogData, list[Record], 
             val.append(va)
     data.fmt = "myxtts-jsonl" if ours else "jsonl"
     return data, train, val
+
+
+def _dict_line(line: str) -> dict[str, object] | None:
+    """Metrics of a line that looks like a dict but is not JSON (single quotes), or None."""
+    values, _ = parse_line(line.replace("'", " ").replace('"', " "))
+    return values if any(is_loss_key(k) for k in values) else None
 
 
 def _event_from_json(obj: dict[str, object]) -> dict[str, object]:
@@ -179,11 +204,37 @@ def _parse_csv(source: str, lines: list[str], delim: str) -> tuple[LogData, list
     return data, train, val
 
 
+def _parse_table(source: str, lines: list[str], header_at: int,
+                 keys: list[str]) -> tuple[LogData, list[Record], list[Record]]:
+    """A table with a header row (whitespace-aligned or markdown pipes), e.g. ``Step  Train Loss``."""
+    data = LogData(source=source, fmt="table")
+    train: list[Record] = []
+    val: list[Record] = []
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip() or line_no == header_at + 1:
+            continue
+        values = table_row(line, keys) if line_no > header_at + 1 else None
+        if values is None:
+            data.note_skipped(line_no, line, "not a row of the table" if line_no > header_at else "before the table")
+            continue
+        values["_seq"] = float(line_no)
+        tr, va = split_record(values)
+        if tr is None and va is None:
+            data.note_skipped(line_no, line, "no loss value")
+            continue
+        if tr is not None:
+            train.append(tr)
+        if va is not None:
+            val.append(va)
+    return data, train, val
+
+
 def _parse_text(source: str, lines: list[str]) -> tuple[LogData, list[Record], list[Record]]:
     data = LogData(source=source, fmt="text")
     train: list[Record] = []
     val: list[Record] = []
     ours = False
+    shapes: Counter[str] = Counter()
     epoch_context: float | None = None
     for line_no, line in enumerate(lines, 1):
         if not line.strip():
@@ -191,13 +242,15 @@ def _parse_text(source: str, lines: list[str]) -> tuple[LogData, list[Record], l
         event = _EVENT_RE.search(line)
         if event:
             ours = True
-            data.events.append(
-                {"step": float(event.group(1)), "event": event.group(2), "message": event.group(3).strip()}
-            )
+            data.events.append({"step": float(event.group(1)), "event": event.group(2),
+                                "message": event.group(3).strip(), "_seq": float(line_no)})
             continue
-        values = {canonical_key(k): float(v) for k, v in _KV_RE.findall(line)}
+        values, shape = parse_line(line)
         if not any(is_loss_key(k) or k == "alignment_score" for k in values):
-            if "epoch" in values and len(values) <= 2:
+            found = line_event(line)
+            if found is not None:
+                data.events.append({**found, "_seq": float(line_no)})
+            elif shape == "text" and "epoch" in values and len(values) <= 2:
                 epoch_context = values["epoch"]
             else:
                 data.note_skipped(line_no, line, "no loss value")
@@ -205,19 +258,22 @@ def _parse_text(source: str, lines: list[str]) -> tuple[LogData, list[Record], l
         if "step" not in values and "epoch" not in values and epoch_context is not None:
             values["epoch"] = epoch_context
         ours = ours or bool(_OUR_TEXT_RE.search(line))
+        shapes[shape] += 1
         values["_seq"] = float(line_no)
         tr, va = split_record(values, force_val=bool(_VAL_RE.search(line)))
         if tr is not None:
             train.append(tr)
         if va is not None:
             val.append(va)
-    data.fmt = "myxtts-text" if ours else "text"
+    data.fmt = "myxtts-text" if ours else (shapes.most_common(1)[0][0] if shapes else "text")
     return data, train, val
 
 
 def assign_positions(data: LogData, train: list[Record], val: list[Record]) -> None:
     """Give every record an ``x`` (step, else epoch, else its line number) and keep only the latest
-    history when a resumed run logs steps again (records at or after a rewound step are dropped)."""
+    history when a resumed run logs steps again (records at or after a rewound step are dropped).
+    Resumes (the position going back, or a resume event) are kept in ``data.resumes`` with the
+    loss just before and just after them."""
     basis = train or val
     with_step = sum(1 for r in basis if _finite(r.get("step")))
     with_epoch = sum(1 for r in basis if _finite(r.get("epoch")))
@@ -227,6 +283,10 @@ def assign_positions(data: LogData, train: list[Record], val: list[Record]) -> N
         data.x_unit, key = "epoch", "epoch"
     else:
         data.x_unit, key = "record", "_seq"
+    _place_events(data, train + val, key)
+    data.resumes = find_resumes(train, key, data.events)
+    for event in data.events:
+        event.pop("_seq", None)
     dropped = 0
     for name, records in (("train", train), ("val", val)):
         kept: list[Record] = []
@@ -242,6 +302,55 @@ def assign_positions(data: LogData, train: list[Record], val: list[Record]) -> N
         setattr(data, name, kept)
     if dropped:
         data.warnings.append(f"{dropped} records without a {key} were ignored")
+
+
+def _place_events(data: LogData, records: list[Record], key: str) -> None:
+    """Events read from a line without a step (overflow, resume) get the next record's position
+    (the step they belong to in the usual print order), else the last record's."""
+    placed = sorted((r["_seq"], r[key]) for r in records if "_seq" in r and _finite(r.get(key)))
+    if not placed:
+        return
+    seqs = np.array([p[0] for p in placed])
+    for event in data.events:
+        if event.get("step") is None and "_seq" in event:
+            i = min(int(np.searchsorted(seqs, float(event["_seq"]))), len(placed) - 1)  # type: ignore[arg-type]
+            event["step"] = float(placed[i][1])
+
+
+def _loss_key(records: list[Record]) -> str | None:
+    keys = {k for r in records for k in r if is_loss_key(k)}
+    return "loss" if "loss" in keys else next(iter(sorted(keys)), None)
+
+
+def find_resumes(train: list[Record], key: str, events: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Points where the run was resumed or restarted, in file order: the position going back, or a
+    ``resume`` event. Each has the median loss of the records just before and just after it."""
+    loss_key = _loss_key(train)
+    rows = [r for r in sorted(train, key=lambda r: r.get("_seq", 0.0)) if _finite(r.get(key))]
+    if loss_key is None or len(rows) < 2:
+        return []
+    xs = [float(r[key]) for r in rows]
+    seqs = np.array([r.get("_seq", float(i)) for i, r in enumerate(rows)])
+    points: dict[int, list[str]] = {}
+    for i in range(1, len(rows)):
+        if xs[i] < xs[i - 1]:
+            points.setdefault(i, []).append(f"{key} went back from {xs[i - 1]:g} to {xs[i]:g}")
+    for event in events:
+        if event.get("event") in ("resume", "restart") and "_seq" in event:
+            i = int(np.searchsorted(seqs, float(event["_seq"])))  # type: ignore[arg-type]
+            if 0 < i < len(rows):
+                points.setdefault(i, []).append(f"'{str(event.get('message', ''))[:60]}'")
+    out = []
+    for i, why in sorted(points.items()):
+        before = [r[loss_key] for r in rows[:i] if loss_key in r and math.isfinite(r[loss_key])]
+        after = [r[loss_key] for r in rows[i:] if loss_key in r and math.isfinite(r[loss_key])]
+        before, after = before[-RESUME_CONTEXT:], after[:RESUME_CONTEXT]
+        lb = float(np.median(before)) if before else None
+        la = float(np.median(after)) if after else None
+        factor = la / lb if lb and la is not None and lb > 0 and la > 0 else None
+        out.append({"x": xs[i], "why": "; ".join(why), "loss_key": loss_key, "loss_before": lb,
+                    "loss_after": la, "factor": factor})
+    return out
 
 
 def _finite(value: object) -> bool:

@@ -16,6 +16,8 @@ def fmt(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e9:
+            return str(int(value))
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(fmt(v) for v in value) + "]"
@@ -70,6 +72,14 @@ def _signals(diag: Diagnosis) -> list[str]:
     nf = diag.nonfinite
     lines.append(f"Non-finite losses/skipped steps: {nf.total_window} in window, {nf.total_run} in run"
                  + (f" (first at {fmt(nf.first_xs[:5])})" if nf.first_xs else ""))
+    if diag.resumes:
+        lines.append("Resumes: " + "; ".join(
+            f"{diag.x_unit} {fmt(r['x'])} (loss {fmt(r['loss_before'])} -> {fmt(r['loss_after'])})"
+            for r in diag.resumes[:5]))
+    if diag.heldout:
+        pts = diag.heldout["points"]
+        lines.append(f"Held-out ({diag.heldout['file']}): " + ", ".join(
+            f"step {fmt(p['step'])}: MCD-DTW {fmt(p.get('mcd_dtw'))}, CER {fmt(p.get('cer'))}" for p in pts[-4:]))
     if diag.events:
         lines.append("Events: " + ", ".join(f"{k} x{v}" for k, v in sorted(diag.events.items())))
     return lines
@@ -80,6 +90,10 @@ def render_text(diag: Diagnosis) -> str:
     lines = _header(diag)
     lines += ["", f"VERDICT: {diag.verdict.upper()}  (exit code {diag.exit_code})"]
     lines += [f"  - {reason}" for reason in diag.reasons]
+    steer = diag.steering
+    basis = (f"{steer.get('metric')}" + (" (held-out)" if steer.get("held_out") else "")
+             + ("; floor-free MyXTTS terms" if steer.get("floor_free") else ""))
+    lines.append(f"  Evidence used: {', '.join(diag.evidence) or '-'}; judged on {basis}")
     if diag.stuck_terms:
         lines.append(f"  Stuck terms: {', '.join(diag.stuck_terms)}")
     if diag.plateau_since is not None:

@@ -119,6 +119,8 @@ class NonfiniteStats:
     nan_values_window: int = 0
     events_window: int = 0
     counter_window: int = 0
+    grad_nonfinite_window: int = 0
+    overflow_lines_window: int = 0
     total_window: int = 0
     total_run: int = 0
     last_loss_nonfinite: bool = False
@@ -171,8 +173,13 @@ class Diagnosis:
     checkpoint: dict[str, Any] | None = None
     config_path: str | None = None
     config_summary: dict[str, Any] = field(default_factory=dict)
+    resumes: list[dict[str, Any]] = field(default_factory=list)  # every resume/restart found
+    resume_jumps: list[dict[str, Any]] = field(default_factory=list)  # those with a loss jump
+    heldout: dict[str, Any] | None = None
+    steering: dict[str, Any] = field(default_factory=dict)
     verdict: str = "insufficient_data"
     reasons: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
     stuck_terms: list[str] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     data: LogData | None = field(default=None, repr=False, compare=False)

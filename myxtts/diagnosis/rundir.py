@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,3 +99,29 @@ def config_value(config: dict[str, Any], dotted: str, default: Any = None) -> An
             return default
         node = node[part]
     return node
+
+
+HELDOUT_MAX_BYTES = 5_000_000
+
+
+def read_heldout(run_dir: str | Path) -> dict[str, Any] | None:
+    """Held-out evaluation results of a run: the first ``*.json`` in the run directory (or its
+    ``results/`` folder) holding ``{"rows": [{"step": ..., "mcd_dtw": ..., "cer": ...}, ...]}``
+    (as benchmarks/convergence.py writes). None when there is none."""
+    run = Path(run_dir)
+    for path in sorted(run.glob("*.json")) + sorted(run.glob("results/*.json")):
+        try:
+            if path.stat().st_size > HELDOUT_MAX_BYTES:
+                continue
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        rows = doc.get("rows") if isinstance(doc, dict) else None
+        points = []
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, dict) and isinstance(row.get("step"), (int, float)) and (
+                    isinstance(row.get("mcd_dtw"), (int, float)) or isinstance(row.get("cer"), (int, float))):
+                points.append({k: row.get(k) for k in ("step", "mcd_dtw", "cer")})
+        if points:
+            return {"file": str(path), "points": sorted(points, key=lambda r: r["step"])}
+    return None

@@ -17,7 +17,9 @@ from myxtts.diagnosis.stats import rolling_median, theil_sen
 
 RESTART_JUMP = 1.5  # an LR jump by this factor after a decay counts as a (warm) restart
 MAX_SMOOTH_WIDTH = 51  # train records in the running median compared with each val point
-NONFINITE_EVENTS = ("nonfinite_loss", "nan_loss", "nonfinite")
+NONFINITE_EVENTS = ("nonfinite_loss", "nan_loss", "nonfinite", "overflow")
+RESUME_JUMP = 3.0  # loss this many times higher right after a resume than right before = unstable
+RECOVERED = 1.5  # ... unless the resume is before the window and the loss is back below this factor
 
 
 def analyse_lr(x: np.ndarray, lr: np.ndarray, start: float) -> LRHistory | None:
@@ -124,7 +126,8 @@ def _counter_total(values: np.ndarray, from_start: bool) -> int:
 
 
 def count_nonfinite(data: LogData, start: float) -> NonfiniteStats:
-    """NaN/inf loss values, ``nonfinite_loss`` events and the ``nonfinite_steps`` counter."""
+    """Skipped or broken steps: NaN/inf loss values, NaN/inf gradient norms, ``nonfinite_loss`` /
+    overflow events and the ``nonfinite_steps`` counter. Views of the same step count once."""
     stats = NonfiniteStats()
     nan_x: set[float] = set()
     for key in data.keys("train"):
@@ -133,16 +136,36 @@ def count_nonfinite(data: LogData, start: float) -> NonfiniteStats:
             nan_x.update(float(v) for v in x[~np.isfinite(y)])
     nan_all = np.array(sorted(nan_x))
     stats.nan_values_window = int(np.count_nonzero(nan_all >= start))
-    ev_x = np.array([float(e["step"]) for e in data.events
+    ev_x = np.array([float(e["step"]) for e in data.events  # type: ignore[arg-type]
                      if e.get("event") in NONFINITE_EVENTS and e.get("step") is not None])
     stats.events_window = int(np.count_nonzero(ev_x >= start))
+    stats.overflow_lines_window = sum(1 for e in data.events if e.get("event") == "overflow"
+                                      and e.get("step") is not None and float(e["step"]) >= start)  # type: ignore[arg-type]
+    gx, g = data.series("grad_norm")
+    grad_x = gx[~np.isfinite(g)]
+    stats.grad_nonfinite_window = int(np.count_nonzero(grad_x >= start))
     cx, cv = data.series("nonfinite_steps")
     stats.counter_window = _counter_total(cv[cx >= start], from_start=False)
-    stats.total_window = max(stats.nan_values_window, stats.events_window, stats.counter_window)
-    stats.total_run = max(nan_all.size, ev_x.size, _counter_total(cv, from_start=True))
-    stats.first_xs = sorted(set(nan_all.tolist()) | set(ev_x.tolist()))[:10]
+    union = np.array(sorted(set(nan_all.tolist()) | set(ev_x.tolist()) | set(grad_x.tolist())))
+    stats.total_window = max(int(np.count_nonzero(union >= start)), stats.counter_window)
+    stats.total_run = max(union.size, _counter_total(cv, from_start=True))
+    stats.first_xs = union[:10].tolist()
     _, loss = data.series("loss")
     stats.last_loss_nonfinite = bool(loss.size and not np.isfinite(loss[-1]))
     _, lr = data.series("lr")
     stats.lr_nonfinite = int(np.count_nonzero(~np.isfinite(lr)))
     return stats
+
+
+def resume_jumps(data: LogData, start: float, level: float | None) -> list[dict[str, object]]:
+    """Resumes after which the loss jumped by RESUME_JUMP or more. A jump before the window counts
+    only while the loss has not recovered (recent ``level`` still RECOVERED x the pre-resume loss)."""
+    jumps = []
+    for point in data.resumes:
+        factor, before = point.get("factor"), point.get("loss_before")
+        if not isinstance(factor, float) or factor < RESUME_JUMP or not isinstance(before, float):
+            continue
+        recovered = level is not None and level < RECOVERED * before
+        if float(point["x"]) >= start or not recovered:  # type: ignore[arg-type]
+            jumps.append(point)
+    return jumps
