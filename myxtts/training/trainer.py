@@ -285,7 +285,8 @@ class XTTSTrainer:
                      f"{'resumed' if step else 'started'} at step {step}, epoch "
                      f"{int(self.state.epoch.numpy())}, level {cfg.optimization_level}, lr "
                      f"{self._lr(step):.3g}; training to step {limit}",
-                     level=cfg.optimization_level, limit=limit)
+                     level=cfg.optimization_level, limit=limit,
+                     floor_free=True)  # every logged loss term reaches ~0 (diagnosis reads it)
         for event, message, extra in self._pending_events:
             logger.event(step, event, message, **extra)
         self._pending_events = []
