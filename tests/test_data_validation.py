@@ -180,7 +180,10 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path, caplog):
         np.testing.assert_array_equal(data["mel"], first.mel)
 
 
-def test_parallel_workers_match_in_process(tmp_path):
+def test_parallel_workers_match_in_process(tmp_path, monkeypatch):
+    import myxtts.data.features_cache as features_cache
+
+    monkeypatch.setattr(features_cache, "FILES_PER_WORKER", 1)  # 2 workers for 4 files
     paths = [tone(tmp_path / f"{i}.wav", seconds=0.4 + 0.1 * i) for i in range(3)]
     paths.append(tmp_path / "missing.wav")
     audio = AudioConfig()

@@ -125,6 +125,10 @@ def _write_entry(entry: Path, result: AudioResult) -> None:
         raise
 
 
+#: Fewest files to compute per worker process (fewer files use fewer workers, or none).
+FILES_PER_WORKER = 100
+
+
 def _quiet_features_log() -> None:
     """Resampling is reported once in the validation report, not per file."""
     logging.getLogger(_FEATURES_LOGGER).setLevel(logging.ERROR)
@@ -187,7 +191,9 @@ def extract_audio(utterances: list[Utterance], audio: AudioConfig,
             results[i] = cached
         else:
             jobs.append((i, path, entry))
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    # Starting a worker process costs seconds (imports); below FILES_PER_WORKER files per
+    # worker it is not worth it, and a small set is computed in this process.
+    workers = min(workers or os.cpu_count() or 1, len(jobs) // FILES_PER_WORKER)
     if jobs:
         log.info("audio: %d of %d files to decode%s, %d worker process%s", len(jobs),
                  len(utterances), " and featurise" if want_mel else "", max(workers, 1),
