@@ -141,15 +141,7 @@ def _parse_jsonl(source: str, lines: list[str]) -> tuple[LogData, list[Record], 
         values = _numeric_fields(obj)
         values["_seq"] = float(line_no)
         tr, va = split_record(values, force_val=kind == "val")
-        if kind == "train":
-            va = None
-        if tr is None and va is None:
-            data.note_skipped(line_no, line, "no loss value")
-            continue
-        if tr is not None:
-            train.append(tr)
-        if va is not None:
-            val.append(va)
+        _keep(data, train, val, line_no, line, tr, None if kind == "train" else va)
     data.fmt = "myxtts-jsonl" if ours else "jsonl"
     return data, train, val
 
@@ -193,15 +185,19 @@ def _parse_csv(source: str, lines: list[str], delim: str) -> tuple[LogData, list
             continue
         values = _numeric_fields(dict(zip(header, cells)))
         values["_seq"] = float(line_no)
-        tr, va = split_record(values)
-        if tr is None and va is None:
-            data.note_skipped(line_no, line, "no loss value")
-            continue
-        if tr is not None:
-            train.append(tr)
-        if va is not None:
-            val.append(va)
+        _keep(data, train, val, line_no, line, *split_record(values))
     return data, train, val
+
+
+def _keep(data: LogData, train: list[Record], val: list[Record], line_no: int, line: str,
+          tr: Record | None, va: Record | None) -> None:
+    """Append a line's train and validation records, or note it skipped when it has none."""
+    if tr is None and va is None:
+        data.note_skipped(line_no, line, "no loss value")
+    if tr is not None:
+        train.append(tr)
+    if va is not None:
+        val.append(va)
 
 
 def _parse_table(source: str, lines: list[str], header_at: int,
@@ -218,14 +214,7 @@ def _parse_table(source: str, lines: list[str], header_at: int,
             data.note_skipped(line_no, line, "not a row of the table" if line_no > header_at else "before the table")
             continue
         values["_seq"] = float(line_no)
-        tr, va = split_record(values)
-        if tr is None and va is None:
-            data.note_skipped(line_no, line, "no loss value")
-            continue
-        if tr is not None:
-            train.append(tr)
-        if va is not None:
-            val.append(va)
+        _keep(data, train, val, line_no, line, *split_record(values))
     return data, train, val
 
 
