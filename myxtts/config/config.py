@@ -183,7 +183,7 @@ _STEPS = {"gt": 0}
 #: Allowed `training.scheduler_params` keys and their rules.
 SCHEDULER_PARAM_RULES: dict[str, dict[str, Any]] = {
     "decay_steps": _STEPS, "first_decay_steps": _STEPS, "restart_period_steps": _STEPS,
-    "restart_period_epochs": _STEPS, "t_mul": {"gt": 0}, "m_mul": {"gt": 0},
+    "restart_period_epochs": _STEPS, "t_mul": {"gt": 0, "le": 100}, "m_mul": {"gt": 0},
     "alpha": {"ge": 0, "le": 1}, "decay_rate": {"gt": 0},
 }
 

@@ -103,7 +103,7 @@ class LRSchedule:
         period = _finite(p.get("restart_period_steps", p.get("first_decay_steps", 0)), 0.0)
         if period <= 0:
             period = max(self.total_steps // 4, 1)
-        t_mul = max(_finite(p.get("t_mul", 1.0), 1.0), 1e-3)
+        t_mul = min(max(_finite(p.get("t_mul", 1.0), 1.0), 1e-3), 100.0)  # beyond: overflow
         m_mul = min(max(_finite(p.get("m_mul", 1.0), 1.0), 0.0), 1.0)
         position, cycle_len, cycle = locate_cycle(float(step), float(max(period, 1.0)), t_mul)
         peak = m_mul ** cycle
