@@ -48,20 +48,14 @@ class CheckpointKeeper:
         bad = nonfinite_variables(self._watched())
         return "" if not bad else f"{len(bad)} variables hold NaN/inf (e.g. {bad[0]})"
 
-    def save(self, step: int) -> tuple[str, str]:
-        """Save ``ckpt-<step>``; returns ``(path, "")``, or ``("", reason)`` when the weights
-        are not finite (nothing is written then)."""
+    def save(self, step: int, best: bool = False) -> tuple[str, str]:
+        """Save ``ckpt-<step>`` (``best``: replace ``RUN_DIR/best`` with it); returns
+        ``(path, "")``, or ``("", reason)`` when the weights are not finite (nothing is
+        written then)."""
         reason = self._finite_or_reason()
         if reason:
             return "", reason
-        return self.latest.save(checkpoint_number=step), ""
-
-    def save_best(self, step: int) -> tuple[str, str]:
-        """Replace ``RUN_DIR/best`` with the current weights (same rules as :meth:`save`)."""
-        reason = self._finite_or_reason()
-        if reason:
-            return "", reason
-        return self.best.save(checkpoint_number=step), ""
+        return (self.best if best else self.latest).save(checkpoint_number=step), ""
 
     def roll_back(self) -> str | None:
         """Restore the newest checkpoint of the run (weights, optimizer, loss state,

@@ -426,7 +426,7 @@ class XTTSTrainer:
         if loss < previous:
             self.state.best_saved_val_loss.assign(loss)  # stored in the best checkpoint too
             self.state.wall_time.assign(logger.wall_time)
-            path, problem = self.keeper.save_best(step)
+            path, problem = self.keeper.save(step, best=True)
             if path:
                 logger.event(step, "best_checkpoint", f"val_loss {loss:.4f}: saved {path}",
                              val_loss=loss, path=path)
