@@ -49,7 +49,7 @@ ARMS: dict[str, list[str]] = {
     "no_dampening": ["training.use_spike_dampening=false"],
     "ema_0.3": ["training.loss_smoothing_factor=0.3"],
 }
-METRICS = ("mcd_dtw", "cer", "val_mel_loss", "val_loss", "train_loss_var", "steps")
+METRICS = ("mcd_dtw", "cer", "val_mel_loss", "val_loss", "train_loss_var", "spikes", "steps")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -116,7 +116,8 @@ def run_one(args, arm: str, seed: int, data_path: Path, recognizer) -> dict:
            "val_loss": summary.last_val.get("val_loss"),
            "val_mel_loss": summary.last_val.get("val_mel_loss"),
            "mcd_dtw": result["mcd_mean"], "cer": result["cer_mean"],
-           "train_loss_var": train_loss_variance(run_dir)}
+           "train_loss_var": train_loss_variance(run_dir),
+           "spikes": int(trainer.loss_fn.get_stability_metrics()["spike_count"])}
     del trainer
     gc.collect()
     return row
@@ -135,7 +136,8 @@ def summarize(rows: list[dict]) -> dict[str, dict[str, tuple[float, float] | Non
     for arm in dict.fromkeys(r["arm"] for r in rows):
         out[arm] = {}
         for metric in METRICS:
-            values = [r[metric] for r in rows if r["arm"] == arm and r[metric] is not None]
+            values = [r[metric] for r in rows
+                      if r["arm"] == arm and r.get(metric) is not None]
             out[arm][metric] = ((statistics.fmean(values),
                                  statistics.stdev(values) if len(values) > 1 else 0.0)
                                 if values else None)
@@ -148,12 +150,13 @@ def table_markdown(summary: dict, seeds: int, budget: str) -> str:
 
     lines = [f"Mean ± standard deviation over {seeds} seeds; {budget} per run.", "",
              "| arm | MCD-DTW (dB) | CER | final val_mel_loss | final val_loss | "
-             "train-loss variance (2nd half) | steps |",
-             "|---|---|---|---|---|---|---|"]
+             "train-loss variance (2nd half) | spikes detected | steps |",
+             "|---|---|---|---|---|---|---|---|"]
     for arm, m in summary.items():
         lines.append(f"| `{arm}` | {cell(m['mcd_dtw'], 2)} | {cell(m['cer'], 3)} | "
                      f"{cell(m['val_mel_loss'], 4)} | {cell(m['val_loss'], 4)} | "
-                     f"{cell(m['train_loss_var'], 4)} | {cell(m['steps'], 0)} |")
+                     f"{cell(m['train_loss_var'], 4)} | {cell(m['spikes'], 1)} | "
+                     f"{cell(m['steps'], 0)} |")
     return "\n".join(lines) + "\n"
 
 
