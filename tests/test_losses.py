@@ -331,7 +331,7 @@ def test_adaptive_disabled_keeps_multipliers_at_one():
 
 # ------------------------------------------------------------ spike dampening
 def test_spike_dampening_scale():
-    loss = XTTSLoss(make_config(spike_threshold=2.0, spike_window=10))
+    loss = XTTSLoss(make_config(use_spike_dampening=True, spike_threshold=2.0, spike_window=10))
     feed(loss, [1.0] * 9)
     assert float(loss.dampening_scale(3.0)) == 1.0  # window not full yet
     feed(loss, [1.0])
@@ -347,7 +347,7 @@ def test_spike_dampening_scale():
 
 
 def test_dampened_gradient_is_scaled_but_reported_loss_is_not():
-    loss = XTTSLoss(make_config(use_adaptive_loss_weights=False))
+    loss = XTTSLoss(make_config(use_adaptive_loss_weights=False, use_spike_dampening=True))
     batch, outputs = make_inputs()
     _, report = loss(batch, outputs)
     normal = float(report["loss"])
@@ -420,7 +420,7 @@ def _warm(loss: XTTSLoss, report, level: float) -> None:
         ("use_label_smoothing", False),
         ("stop_token_positive_weight", 1.0),
         ("use_adaptive_loss_weights", False),
-        ("use_spike_dampening", False),
+        ("use_spike_dampening", True),
         ("mel_loss_weight", 0.0),
         ("stop_loss_weight", 0.0),
         ("kl_loss_weight", 0.0),
@@ -463,7 +463,7 @@ def test_works_inside_tf_function_with_gradients():
 
 
 def test_state_round_trips_through_checkpoint(tmp_path):
-    loss = XTTSLoss(make_config())
+    loss = XTTSLoss(make_config(use_spike_dampening=True))
     rng = np.random.default_rng(5)
     feed(
         loss,
@@ -471,7 +471,7 @@ def test_state_round_trips_through_checkpoint(tmp_path):
         {k: list(rng.uniform(0.1, 3, size=15)) for k in loss.term_names},
     )
     path = tf.train.Checkpoint(loss=loss).save(str(tmp_path / "ckpt"))
-    restored = XTTSLoss(make_config())
+    restored = XTTSLoss(make_config(use_spike_dampening=True))
     tf.train.Checkpoint(loss=restored).restore(path).assert_consumed()
     assert restored.get_stability_metrics() == loss.get_stability_metrics()
     assert float(restored.dampening_scale(50.0)) == pytest.approx(float(loss.dampening_scale(50.0)))

@@ -230,7 +230,8 @@ class TrainingConfig(_Section):
     adaptive_weight_max: float = _f(1.3, "Upper bound of an adaptive loss-weight factor.", ge=1)
     loss_smoothing_factor: float = _f(0.1, "EMA factor of the smoothed loss (higher = faster).",
                                       gt=0, le=1)
-    use_spike_dampening: bool = _f(True, "Damp loss spikes detected with spike_threshold.")
+    use_spike_dampening: bool = _f(False, "Damp loss spikes detected with spike_threshold (off: "
+                                   "never acted in the stability ablation).")
     spike_threshold: float = _f(2.0, "Loss / recent mean ratio that counts as a spike.", gt=0)
     spike_window: int = _f(10, "Recent steps used to detect spikes.", gt=0)
     early_stopping_patience: int = _f(25, "Validations without improvement before stopping.",
