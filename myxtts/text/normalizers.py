@@ -12,6 +12,8 @@ import re
 import unicodedata
 from typing import Callable
 
+from myxtts.config.config import LANGUAGES as SUPPORTED_LANGUAGES  # the one list of languages
+
 __all__ = [
     "SUPPORTED_LANGUAGES",
     "normalize_text",
@@ -21,9 +23,9 @@ __all__ = [
     "ordinal_to_words",
     "year_to_words",
     "persian_number_to_words",
+    "persian_ordinal_to_words",
 ]
 
-SUPPORTED_LANGUAGES = ("en", "fa")
 PUNCTUATION = ".,?!;:"
 ZWNJ = "\u200c"
 
@@ -315,7 +317,7 @@ _FA_CHAR_MAP = str.maketrans({
     "\u0625": "ا", "\u0671": "ا",                            # alef with hamza below, alef wasla
     "\u060c": ",", "\u061b": ";", "\u061f": "?", "\u066a": "%",
     "\u00ab": " ", "\u00bb": " ", "\u2026": ".",
-    "\u200b": "", "\u200d": "", "\ufeff": "", "\u200e": "", "\u200f": "",
+    "\u200e": "", "\u200f": "",                            # direction marks
     "\u066b": ".", "\u066c": ",",                            # Arabic decimal / thousands separators
 })
 _FA_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
@@ -378,14 +380,68 @@ def _fa_number(match: re.Match[str]) -> str:
     return f" {words} "
 
 
+def persian_ordinal_to_words(n: int, suffix: str = "م") -> str:
+    """Persian ordinal words: ``suffix`` "م" gives 3 -> "سوم", 21 -> "بیست و یکم", 30 -> "سی‌ام";
+    "مین" gives 3 -> "سومین", 21 -> "بیست و یکمین", and 1 -> "نخستین"."""
+    if suffix not in ("م", "مین"):
+        raise ValueError(f"Persian ordinal suffix must be 'م' or 'مین', got {suffix!r}")
+    if n == 1 and suffix == "مین":
+        return "نخستین"
+    head, _, last = persian_number_to_words(n).rpartition(" ")
+    if last == "سه":
+        last = "سوم"
+    elif last.endswith("ی"):                                  # سی -> سی‌ام (a vowel ending)
+        last += ZWNJ + "ام"
+    else:
+        last += "م"
+    if suffix == "مین":
+        last += "ین"
+    return f"{head} {last}" if head else last
+
+
+# Characters that stand in for ZWNJ by mistake: zero-width space and joiner, soft hyphen,
+# word joiner, BOM. Between two letters they become ZWNJ; elsewhere they are dropped.
+_ZWNJ_LOOKALIKES = "\u200b\u200d\u00ad\u2060\ufeff"
+_FA_LETTER = f"[{PERSIAN_LETTERS}]"
+# "۲۱ام", "۲۱اُم" (the damma is stripped first), "۲۱‌ام", "۲۱-ام", "۲۱مین": digit ordinals.
+_FA_ORDINAL_RE = re.compile(rf"(\d+)[{ZWNJ}\-]?(ام|مین)(?!{_FA_LETTER})")
+# The continuous / negative verb prefix written as a separate word: "می روم" -> "می‌روم".
+_FA_MI_PREFIX_RE = re.compile(rf"(?<!{_FA_LETTER})(ن?می)\s+(?={_FA_LETTER}{{2}})")
+# A run of Latin words inside Persian text (read by the English normaliser).
+_LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'.\-]*(?:[ \t]+[A-Za-z][A-Za-z'.\-]*)*")
+
+
+def _fa_ordinal(match: re.Match[str]) -> str:
+    digits, suffix = match.group(1), match.group(2)
+    if len(digits) > 15:
+        return match.group(0)
+    return f" {persian_ordinal_to_words(int(digits), 'م' if suffix == 'ام' else suffix)} "
+
+
+def _fa_zwnj(text: str) -> str:
+    """ZWNJ lookalikes become ZWNJ inside a word; repeats collapse; stray ones go."""
+    text = re.sub(rf"(?<=\w)[{_ZWNJ_LOOKALIKES}]+(?=\w)", ZWNJ, text)
+    text = re.sub(f"[{_ZWNJ_LOOKALIKES}]", "", text)
+    text = re.sub(ZWNJ + "+", ZWNJ, text)
+    text = _FA_MI_PREFIX_RE.sub(lambda m: m.group(1) + ZWNJ, text)
+    return text
+
+
 def normalize_persian(text: str) -> str:
-    """Normalise Persian text: Persian ی/ک, no diacritics, digits spelled out, tidy ZWNJ."""
+    """Normalise Persian text: Persian ی/ک, no diacritics, numbers and ordinals spelled out,
+    ZWNJ tidied ("می" prefix joined, lookalikes replaced), Latin words read as English.
+
+    Latin words stay Latin (lower-cased, through :func:`normalize_english`, so "Dr." reads
+    "doctor"); the Persian espeak-ng voice switches to English pronunciation for them.
+    """
     text = unicodedata.normalize("NFKC", text).translate(_FA_CHAR_MAP).translate(_FA_DIGITS)
     text = _FA_TASHKEEL_RE.sub("", text)
+    text = _fa_zwnj(text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
     text = re.sub(r"(\d+(?:\.\d+)?)\s?%", r"\1 درصد", text)
+    text = _FA_ORDINAL_RE.sub(_fa_ordinal, text)
     text = re.sub(r"\d+(?:\.\d+)?", _fa_number, text)
-    text = re.sub(ZWNJ + "+", ZWNJ, text)
+    text = _LATIN_RUN_RE.sub(lambda m: " " + normalize_english(m.group(0)) + " ", text)
     letters = PERSIAN_LETTERS + _EN_LETTERS
     # A ZWNJ is only meaningful between two letters of a word.
     text = re.sub(rf"{ZWNJ}(?![{letters}])|(?<![{letters}]){ZWNJ}", "", text.lower())
