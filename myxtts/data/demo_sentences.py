@@ -13,7 +13,8 @@ import hashlib
 import random
 from typing import Callable, Sequence
 
-from myxtts.text.normalizers import normalize_english, normalize_persian
+from myxtts.text.normalizers import normalize_english
+from myxtts.text.persian import normalize_persian
 
 __all__ = ["DEMO_LANGUAGES", "MIN_WORDS", "MAX_WORDS", "generate_sentences",
            "held_out_sentences"]
