@@ -11,6 +11,13 @@ recogniser's transcript. Prints a table and writes JSON.
 On the built-in demo data the held-out sentences come from a part of the sentence
 generator the dataset never uses, spoken by espeak-ng in each dataset voice for ground
 truth; on other data the validation utterances (never trained on) are used.
+
+Languages: every language of the data is scored separately (``--language`` picks some),
+with MCD-DTW for each; CER (with the recogniser's CER on the ground truth, and the ratio)
+only for English, the one language the bundled Whisper tiny.en reads. Persian and
+bilingual demo sets: ``--demo-language fa`` / ``en+fa``. Compare runs per language:
+
+    python3 benchmarks/convergence.py --compare runs/en.json runs/fa.json runs/enfa.json
 """
 
 from __future__ import annotations
@@ -30,6 +37,13 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="", help="dataset folder (default: build the demo set)")
     p.add_argument("--demo-dir", default="data/demo", help="where the demo set is built")
+    p.add_argument("--demo-language", default="en", choices=("en", "fa", "en+fa"),
+                   help="language of the demo set built in --demo-dir (default en)")
+    p.add_argument("--language", default="auto",
+                   help="languages whose held-out sentences are scored, e.g. en, fa or en,fa "
+                        "(default: every language of the data)")
+    p.add_argument("--compare", nargs="+", metavar="JSON",
+                   help="print the per-language scores of earlier runs' JSON and exit")
     p.add_argument("--model-size", default="tiny")
     p.add_argument("--optimization-level", default="basic")
     p.add_argument("--config", default=None, help="YAML config file")
@@ -43,40 +57,91 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def _languages(args, examples) -> list[str]:
+    found = list(dict.fromkeys(e.language for e in examples))
+    if args.language == "auto":
+        return found
+    wanted = [x.strip() for x in args.language.split(",") if x.strip()]
+    missing = [x for x in wanted if x not in found]
+    if missing:
+        raise SystemExit(f"--language: {', '.join(missing)} not in the data "
+                         f"(it has {', '.join(found)})")
+    return wanted
+
+
 def held_out_items(args, trainer, data_path: Path):
-    """Held-out sentences with a same-voice reference recording and ground truth."""
+    """Held-out sentences per language with a same-voice reference and ground truth."""
     from myxtts.evaluation.heldout import HeldOutItem, espeak_ground_truth
     from myxtts.audio.features import load_wav
     sr = trainer.config.audio.sample_rate
-    train_by_speaker = {}
+    train_by_speaker, language_of = {}, {}
     for e in trainer.data.train_examples:
         train_by_speaker.setdefault(e.speaker, e.id)
+        language_of.setdefault(e.speaker, e.language)
     items = []
+    languages = _languages(args, trainer.data.train_examples + trainer.data.val_examples)
     if (data_path / ".myxtts_demo").is_file():
         from myxtts.data.demo import held_out_sentences
-        voices = sorted(train_by_speaker)
-        for i, text in enumerate(held_out_sentences(args.sentences)):
-            voice = voices[i % len(voices)]
-            ref = data_path / "wavs" / f"{train_by_speaker[voice]}.wav"
-            items.append(HeldOutItem(f"heldout-{i:03d}-{voice}", text, ref,
-                                     espeak_ground_truth(text, voice, sr), sr))
+        for lang in languages:
+            voices = sorted(v for v in train_by_speaker if language_of[v] == lang)
+            for i, text in enumerate(held_out_sentences(args.sentences, language=lang)):
+                voice = voices[i % len(voices)]
+                ref = data_path / "wavs" / f"{train_by_speaker[voice]}.wav"
+                items.append(HeldOutItem(f"heldout-{lang}-{i:03d}-{voice}", text, ref,
+                                         espeak_ground_truth(text, voice, sr), sr, lang))
     else:
-        for e in trainer.data.val_examples[: args.sentences]:
-            ref = data_path / "wavs" / f"{train_by_speaker.get(e.speaker, e.id)}.wav"
-            gt = load_wav(data_path / "wavs" / f"{e.id}.wav", trainer.config.audio)
-            items.append(HeldOutItem(e.id, e.text, ref, gt, sr))
+        for lang in languages:
+            chosen = [e for e in trainer.data.val_examples if e.language == lang]
+            for e in chosen[: args.sentences]:
+                ref = data_path / "wavs" / f"{train_by_speaker.get(e.speaker, e.id)}.wav"
+                gt = load_wav(data_path / "wavs" / f"{e.id}.wav", trainer.config.audio)
+                items.append(HeldOutItem(e.id, e.text, ref, gt, sr, lang))
     return items
+
+
+def _fmt(value, spec=".3f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def language_table(by_language: dict) -> str:
+    """Per-language lines: MCD-DTW, CER, ground-truth CER and their ratio (or why none)."""
+    lines = []
+    for lang, r in by_language.items():
+        line = (f"  {lang}: n {r['n']}  MCD-DTW {_fmt(r['mcd_mean'], '.2f')} dB  "
+                f"CER {_fmt(r['cer_mean'])}  ground-truth CER "
+                f"{_fmt(r.get('ground_truth_cer_mean'))}  ratio {_fmt(r.get('cer_ratio'), '.2f')}")
+        if r.get("cer_note"):
+            line += f"  ({r['cer_note']})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def compare(paths) -> int:
+    """Per-language scores of the last report of each run, side by side."""
+    print("run                                   lang  step   MCD-DTW  CER    GT-CER  ratio")
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        last = data["rows"][-1]
+        for lang, r in last["details"].get("by_language", {}).items():
+            print(f"{str(path)[-36:]:37s} {lang:4s} {last['step']:6d}  "
+                  f"{_fmt(r['mcd_mean'], '7.2f')}  {_fmt(r['cer_mean'], '.3f'):6s} "
+                  f"{_fmt(r.get('ground_truth_cer_mean'), '.3f'):6s}  "
+                  f"{_fmt(r.get('cer_ratio'), '.2f')}")
+    return 0
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.compare:
+        return compare(args.compare)
     from myxtts.config.presets import resolve_config
     from myxtts.data.demo import make_demo_dataset
     from myxtts.evaluation.heldout import evaluate
     from myxtts.inference.synthesizer import Synthesizer
     from myxtts.training.trainer import XTTSTrainer
 
-    data_path = Path(args.data) if args.data else make_demo_dataset(args.demo_dir)
+    data_path = Path(args.data) if args.data else make_demo_dataset(
+        args.demo_dir, language=args.demo_language)
     config = resolve_config(args.config, args.model_size, args.optimization_level, args.set)
     config.training.max_minutes = 0.0
     run_dir = Path(args.run_dir)
@@ -102,19 +167,22 @@ def main(argv=None) -> int:
                "alignment_score": summary.last_val.get("alignment_score"),
                "mcd_dtw": result["mcd_mean"], "cer": result["cer_mean"],
                "cer_median": result["cer_median"], "traces": summary.trace_count,
+               "by_language": {lang: {k: v for k, v in r.items() if k != "n"}
+                               for lang, r in result["by_language"].items()},
                "details": result}
         rows.append(row)
         cer = "n/a" if row["cer"] is None else f"{row['cer']:.3f}"
         print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss {row['val_loss']:.4f}  "
               f"align {row['alignment_score']:.3f}  MCD-DTW {row['mcd_dtw']:.2f} dB  CER {cer}",
               flush=True)
+        print(language_table(result["by_language"]), flush=True)
     print("\nminutes  step    val_loss  MCD-DTW(dB)  CER")
     for r in rows:
         cer = "n/a" if r["cer"] is None else f"{r['cer']:.3f}"
         print(f"{r['minutes']:7.1f} {r['step']:6d}  {r['val_loss']:8.4f}  {r['mcd_dtw']:10.2f}  {cer}")
     out = Path(args.json) if args.json else run_dir / "convergence.json"
     out.write_text(json.dumps({"model_size": args.model_size, "level": args.optimization_level,
-                               "data": str(data_path), "setup_seconds": setup_s,
+                               "data": str(data_path), "languages": list(trainer.data.tokenizer.languages), "setup_seconds": setup_s,
                                "overrides": args.set, "rows": rows}, indent=2))
     print(f"wrote {out}")
     return 0

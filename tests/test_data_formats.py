@@ -59,10 +59,31 @@ def test_ljspeech_unsafe_id_builds_no_path(tmp_path):
     assert rows[2].wav_path == tmp_path / "wavs" / "ok.wav"
 
 
-def test_ljspeech_more_than_four_columns_names_line(tmp_path):
-    write(tmp_path / "metadata.csv", "a|t|n|s\nb|t|n|s|extra\n")
+def test_ljspeech_more_than_five_columns_names_line(tmp_path):
+    write(tmp_path / "metadata.csv", "a|t|n|s|en\nb|t|n|s|fa|extra\n")
     with pytest.raises(DatasetError, match=r"metadata.csv:2"):
         read_corpus(tmp_path)
+
+
+def test_ljspeech_language_column_then_languages_csv_then_default(tmp_path):
+    write(tmp_path / "metadata.csv", "a|Hello.||s1|en\nb|سلام.|||fa\nc|درود.\nd|Hi.\n")
+    write(tmp_path / "languages.csv", "c|fa\na|fa\n")
+    rows = read_corpus(tmp_path).rows
+    assert [(u.id, u.language, u.speaker) for u in rows] == [
+        ("a", "en", "s1"), ("b", "fa", "speaker0"), ("c", "fa", "speaker0"), ("d", "", "speaker0")]
+
+
+def test_languages_csv_bad_line_names_file_and_line(tmp_path):
+    write(tmp_path / "metadata.csv", "a|Hello.\n")
+    write(tmp_path / "languages.csv", "a|en\nb\n")
+    with pytest.raises(DatasetError, match=r"languages.csv:2: expected 'id\|language'"):
+        read_corpus(tmp_path)
+
+
+def test_filelist_language_column(tmp_path):
+    write(tmp_path / "list.txt", "wavs/a.wav|Hello.|s|en\nwavs/b.wav|سلام.|s|fa\nwavs/c.wav|Hi.\n")
+    rows = read_corpus(tmp_path / "list.txt").rows
+    assert [u.language for u in rows] == ["en", "fa", ""]
 
 
 def test_split_files(tmp_path):

@@ -21,8 +21,12 @@ from tiny_model import shrink_model
 REFERENCE_MAX_FRAMES = 24
 
 
-def write_tiny_checkpoint(run_dir: Path, seed: int = 3) -> Path:
-    """Save a tiny non-autoregressive model to ``run_dir/ckpt-1``; returns ``run_dir``."""
+def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "") -> Path:
+    """Save a tiny non-autoregressive model to ``run_dir/ckpt-1``; returns ``run_dir``.
+
+    ``languages`` (e.g. "en,fa") sets ``text.languages``: more than one gives the model a
+    language embedding; "" writes a single-language checkpoint like older versions did.
+    """
     import keras
     import tensorflow as tf
 
@@ -34,6 +38,7 @@ def write_tiny_checkpoint(run_dir: Path, seed: int = 3) -> Path:
     config.training.mixed_precision = "float32"
     config.data.reference_max_frames = REFERENCE_MAX_FRAMES
     config.audio.griffin_lim_iters = 4  # vocoding speed, not quality, matters here
+    config.text.languages = languages
     n_mels = config.audio.n_mels
     keras.utils.set_random_seed(seed)
     tokenizer = Tokenizer(config.text)

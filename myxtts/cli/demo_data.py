@@ -3,6 +3,8 @@
 Example:
     myxtts-demo-data --output data/demo --num-utterances 400
     python3 utilities/make_demo_dataset.py --output data/demo   (the same command)
+    python3 utilities/make_demo_dataset.py --output data/demo-fa --language fa
+    python3 utilities/make_demo_dataset.py --output data/demo-enfa --language en+fa
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import logging
 import sys
 import time
 
-from myxtts.data.demo import DEFAULT_VOICES, make_demo_dataset, summarize_dataset
+from myxtts.data.demo import (DEFAULT_VOICES, DEMO_CHOICES, PERSIAN_VOICES, make_demo_dataset,
+                              summarize_dataset)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,19 +24,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="directory to create")
     parser.add_argument("--num-utterances", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--voices", default=",".join(DEFAULT_VOICES),
-                        help="comma-separated espeak-ng voices, one speaker each")
+    parser.add_argument("--language", choices=DEMO_CHOICES, default="en",
+                        help="en: English (default, as before); fa: Persian; en+fa: half each, "
+                             "with a language column per row")
+    parser.add_argument("--voices", default=None,
+                        help="comma-separated espeak-ng voices, one speaker each (default: "
+                             f"{','.join(DEFAULT_VOICES)} for en, {','.join(PERSIAN_VOICES)} "
+                             "for fa, both for en+fa)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel espeak-ng processes")
     parser.add_argument("--overwrite", action="store_true",
                         help="rebuild a demo dataset made earlier with other parameters "
                              "(never touches directories this tool did not make)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    voices = (None if args.voices is None else
+              [v.strip() for v in args.voices.split(",") if v.strip()])
     start = time.perf_counter()
     try:
         output = make_demo_dataset(args.output, args.num_utterances, args.seed, voices,
-                                   jobs=args.jobs, overwrite=args.overwrite)
+                                   jobs=args.jobs, overwrite=args.overwrite,
+                                   language=args.language)
     except (FileExistsError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

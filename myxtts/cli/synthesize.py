@@ -5,6 +5,7 @@ Examples:
   python3 inference_main.py --checkpoint runs/demo/ckpt-500 --text "Hi." \\
       --reference-audio speaker.wav --output hi.wav
   python3 inference_main.py --checkpoint runs/demo --text-file sentences.txt --output-dir out/
+  python3 inference_main.py --checkpoint runs/bilingual --language fa --text "سلام." --output fa.wav
 
 A sentence file holds one sentence per line, optionally as `id<TAB>text`; it writes
 OUTPUT_DIR/<id>.wav (ids default to 0001, 0002, ...). Blank lines are skipped.
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a recording of the voice to clone (any sample rate)")
     p.add_argument("--speed", type=float, default=1.0,
                    help="speaking rate: >1 faster, <1 slower (default 1.0)")
+    p.add_argument("--language", metavar="CODE",
+                   help="language of the text, e.g. en or fa (default: the checkpoint's "
+                        "default language); it must be one the checkpoint was trained on")
     p.add_argument("--overwrite", action="store_true", help="replace existing wav files")
     return p
 
@@ -86,9 +90,13 @@ def _synthesize(args: argparse.Namespace, items: list[tuple[str, str, Path]]) ->
         synth = Synthesizer.from_checkpoint(args.checkpoint)
     except CheckpointError as exc:
         raise CLIError(f"--checkpoint: {exc}") from None
+    try:
+        synth.tokenizer.resolve_language(args.language)
+    except ValueError as exc:
+        raise CLIError(f"--language: {exc}") from None
     for uid, text, _ in items:  # fail before writing anything if a text cannot be spoken
         try:
-            synth.tokenizer.encode(text)
+            synth.tokenizer.encode(text, args.language)
         except ValueError as exc:
             where = "--text" if args.text is not None else f"{args.text_file}, id {uid}"
             raise CLIError(f"{where}: {exc}") from None
@@ -99,7 +107,7 @@ def _synthesize(args: argparse.Namespace, items: list[tuple[str, str, Path]]) ->
     rate = synth.config.audio.sample_rate
     for uid, text, path in items:
         start = time.time()
-        wav = synth.vocoder(synth.synthesize_mel(text, reference, args.speed))
+        wav = synth.vocoder(synth.synthesize_mel(text, reference, args.speed, args.language))
         write_wav(path, wav, rate)
         print(f"{path}  {len(wav) / rate:.2f} s audio  ({time.time() - start:.1f} s)  {text}",
               flush=True)

@@ -24,7 +24,7 @@ from myxtts.config.config import DATA_FORMATS, ConfigError, XTTSConfig
 from myxtts.data.formats import read_corpus
 from myxtts.data.metadata import DatasetError
 from myxtts.data.report import ValidationReport
-from myxtts.data.validation import validate_rows
+from myxtts.data.validation import settle_languages, validate_rows
 
 EXIT_PROBLEMS = 1
 
@@ -71,6 +71,7 @@ def check_dataset(config: XTTSConfig, path: str, val_path: str | None = None,
     elif corpus.val_rows is not None:
         parts.append(("validation data", corpus.source.with_name("metadata_val.csv"),
                       corpus.format, corpus.val_rows))
+    settle_languages(config.text, [row for part in parts for row in part[3]])
     tokenizer = _tokenizer(config, symbols_path)
     seen: dict[str, str] = {}
     reports = []

@@ -29,6 +29,8 @@ from myxtts.config.presets import (
 
 #: Dataset layouts `data.format` accepts (see myxtts.data.formats).
 DATA_FORMATS = ("auto", "ljspeech", "split", "vctk", "libritts", "filelist")
+#: Languages with a normaliser and an espeak-ng voice (see myxtts.text.normalizers).
+LANGUAGES = ("en", "fa")
 
 __all__ = ["AudioConfig", "TextConfig", "DataConfig", "ModelConfig", "TrainingConfig",
            "XTTSConfig", "ConfigError", "SECTIONS", "field_docs"]
@@ -109,8 +111,28 @@ class TextConfig(_Section):
     SECTION: ClassVar[str] = "text"
     frontend: str = _f("phonemes", "Text frontend; phonemes are produced by espeak-ng.",
                        choices=("phonemes", "characters"))
-    language: str = _f("en", "Language of the transcripts.", choices=("en", "fa"))
-    espeak_voice: str = _f("", "espeak-ng voice; empty = language default (en-us, fa).")
+    language: str = _f("en", "Default language of the transcripts (rows without their own "
+                       "language column) and of synthesis.", choices=LANGUAGES)
+    languages: str = _f("", "Languages the model knows, comma-separated, e.g. 'en,fa' (more "
+                        "than one adds a language embedding); empty = the languages found in "
+                        "the training data.")
+    espeak_voice: str = _f("", "espeak-ng voice of the default language; empty = language "
+                           "default (en-us, fa).")
+
+    def _check(self) -> None:
+        names = [n.strip() for n in self.languages.split(",") if n.strip()]
+        for name in names:
+            if name not in LANGUAGES:
+                raise self._fail("languages", f"unknown language {name!r}; expected some of "
+                                              f"{', '.join(LANGUAGES)}")
+        if len(set(names)) != len(names):
+            raise self._fail("languages", f"a language is listed twice in {self.languages!r}")
+        self.languages = ",".join(names)
+
+    def language_list(self) -> tuple[str, ...]:
+        """The model's languages in id order (id 0 first); the default alone if unset."""
+        names = tuple(n for n in self.languages.split(",") if n)
+        return names or (self.language,)
 
 
 @dataclass

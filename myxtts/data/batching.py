@@ -86,6 +86,7 @@ class Batcher:
             "mel_lengths": np.array([m.shape[0] for m in mels], np.int32),
             "ref_mel": np.zeros((len(indices), max_ref, n_mels), np.float32),
             "ref_lengths": np.array([r.shape[0] for r in refs], np.int32),
+            "language_ids": np.array([self.examples[i].language_id for i in indices], np.int32),
         }
         for row, (t, m, r) in enumerate(zip(tokens, mels, refs)):
             batch["text_ids"][row, :len(t)] = t

@@ -1,21 +1,23 @@
-"""A small synthetic multi-speaker English dataset spoken by espeak-ng.
+"""A small synthetic multi-speaker dataset spoken by espeak-ng: English, Persian or both.
 
 ``make_demo_dataset`` writes an LJSpeech-layout directory::
 
-    DIR/metadata.csv   id|text|normalized_text      (no header)
+    DIR/metadata.csv   id|text|normalized_text      (English; no header)
+                       id|text|normalized_text|speaker|language   (Persian, English+Persian)
     DIR/speakers.csv   id|speaker                   (no header; speaker = espeak voice)
     DIR/wavs/<id>.wav  22050 Hz, mono, 16-bit PCM
     DIR/.myxtts_demo   JSON marker: the parameters, and whether the build finished
 
-Sentences come from this module's own grammar and word lists. Everything is a function
-of the seed: the same parameters give byte-identical files. Sentences are split into two
-disjoint pools by a hash of their normalised text; datasets only use one pool and
-``held_out_sentences`` only the other, so held-out text never occurs in any demo dataset.
+Sentences come from the project's own grammars (:mod:`myxtts.data.demo_sentences`).
+Everything is a function of the seed: the same parameters give byte-identical files, and
+the English set (``language="en"``, the default) is byte-identical to what earlier
+versions wrote. ``held_out_sentences`` never gives a sentence of any demo dataset.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import itertools
 import json
 import logging
 import random
@@ -26,260 +28,31 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import soundfile as sf
 
-from myxtts.text.normalizers import normalize_english
+from myxtts.data.demo_sentences import (DEMO_LANGUAGES, MAX_WORDS, MIN_WORDS,  # noqa: F401
+                                        generate_sentences, held_out_sentences)
 
-__all__ = ["DEFAULT_VOICES", "MARKER", "SAMPLE_RATE", "DemoSummary", "generate_sentences",
-           "held_out_sentences", "make_demo_dataset", "summarize_dataset"]
+__all__ = ["DEFAULT_VOICES", "PERSIAN_VOICES", "DEMO_CHOICES", "MARKER", "SAMPLE_RATE",
+           "DemoSummary", "generate_sentences", "held_out_sentences", "make_demo_dataset",
+           "summarize_dataset", "voices_for"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VOICES = ("en-us", "en-us+f3", "en-us+m3", "en-us+f2")
+#: espeak-ng Persian voice variants of the Persian demo (four speakers, like the English one).
+PERSIAN_VOICES = ("fa", "fa+f2", "fa+m3", "fa+f4")
+#: ``language`` values of :func:`make_demo_dataset`: one language, or both ("en+fa").
+DEMO_CHOICES = ("en", "fa", "en+fa")
 MARKER = ".myxtts_demo"
 SAMPLE_RATE = 22050
 SPEED_RANGE = (150, 185)          # espeak-ng words per minute
-MIN_WORDS, MAX_WORDS = 4, 16      # words of the normalised sentence
 _FORMAT_VERSION = 1
-_HELD_OUT_BUCKETS = 8             # one hash bucket in 8 is reserved for held-out text
 _ID_RE = re.compile(r"^DEMO-\d{5,}$")
-
-# ---------------------------------------------------------------- grammar
-
-_NAMES = ("Anna", "Ben", "Clara", "David", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas",
-          "Kira", "Leo", "Maya", "Nadia", "Oscar", "Priya", "Quentin", "Rosa", "Samuel",
-          "Tara", "Umar", "Vera", "Walter", "Yusuf", "Zoe", "Marcus", "Lena", "Theo")
-_SURNAMES = ("Patel", "Jones", "Moreno", "Fischer", "Okafor", "Lindqvist", "Baker", "Novak",
-             "Tanaka", "Hughes", "Rahimi", "Costa", "Brennan", "Walsh")
-_TITLES = ("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.")
-_PEOPLE = ("the farmer", "my sister", "our neighbour", "the young pilot", "my uncle",
-           "the tired student", "the old sailor", "a quiet child", "the baker", "her cousin",
-           "the night guard", "the new teacher", "his grandmother", "the painter",
-           "a tall stranger", "the mayor", "the small boy", "the nurse", "our guide",
-           "the fisherman", "my best friend", "the shy librarian", "the bus driver")
-_ADJECTIVES = ("red", "heavy", "broken", "shiny", "wooden", "tiny", "enormous", "strange",
-               "golden", "dusty", "fragile", "warm", "bright", "narrow", "ancient", "soft",
-               "noisy", "empty", "colourful", "round", "sharp", "curious", "green", "silver")
-_NOUNS = (("kettle", "kettles"), ("lamp", "lamps"), ("basket", "baskets"), ("letter", "letters"),
-          ("bicycle", "bicycles"), ("umbrella", "umbrellas"), ("map", "maps"),
-          ("violin", "violins"), ("blanket", "blankets"), ("key", "keys"), ("box", "boxes"),
-          ("candle", "candles"), ("book", "books"), ("ladder", "ladders"), ("bottle", "bottles"),
-          ("clock", "clocks"), ("jacket", "jackets"), ("orange", "oranges"), ("stone", "stones"),
-          ("feather", "feathers"), ("ticket", "tickets"), ("window", "windows"),
-          ("painting", "paintings"), ("cup", "cups"), ("rope", "ropes"), ("shell", "shells"),
-          ("notebook", "notebooks"), ("mirror", "mirrors"), ("hammer", "hammers"),
-          ("apple", "apples"), ("radio", "radios"), ("chair", "chairs"))
-_TRANSITIVE = (("find", "found"), ("carry", "carried"), ("paint", "painted"), ("fix", "fixed"),
-               ("sell", "sold"), ("hide", "hid"), ("clean", "cleaned"), ("open", "opened"),
-               ("borrow", "borrowed"), ("drop", "dropped"), ("wrap", "wrapped"),
-               ("bring", "brought"), ("lose", "lost"), ("move", "moved"), ("build", "built"),
-               ("buy", "bought"), ("count", "counted"), ("fold", "folded"), ("lift", "lifted"),
-               ("polish", "polished"), ("return", "returned"), ("steal", "stole"),
-               ("measure", "measured"), ("describe", "described"))
-_INTRANSITIVE = (("wait", "waited"), ("sleep", "slept"), ("sing", "sang"), ("run", "ran"),
-                 ("laugh", "laughed"), ("dance", "danced"), ("work", "worked"),
-                 ("sit", "sat"), ("arrive", "arrived"), ("rest", "rested"), ("hide", "hid"),
-                 ("whisper", "whispered"), ("walk", "walked"), ("swim", "swam"))
-_PLACES = ("in the garden", "near the old bridge", "at the station", "behind the library",
-           "on the roof", "under the table", "by the river", "in the kitchen",
-           "at the market", "inside the museum", "on the hill", "next to the bakery",
-           "in a small village", "at the harbour", "across the street", "in the attic",
-           "beside the fountain", "on the train", "in the forest", "at the airport")
-_TIMES = ("yesterday", "this morning", "last winter", "after dinner", "on Monday",
-          "before sunrise", "late at night", "every Sunday", "last week", "in the spring",
-          "during the storm", "after the concert", "on Friday evening", "at noon")
-_DEADLINES = ("noon", "the guests arrive", "it gets dark", "Friday", "the train leaves",
-              "lunch", "the shop closes", "tomorrow morning")
-_FEELINGS = ("happy", "tired", "surprised", "angry", "nervous", "proud", "confused",
-             "delighted", "worried", "calm", "grateful", "curious")
-_EXCLAMATIONS = ("Oh no", "Wonderful", "Look out", "Well done", "Good heavens", "Hooray",
-                 "Careful", "Incredible", "Wait", "Listen")
-_NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "ten", "twelve")
-
-
-def _a(word: str) -> str:
-    return ("an " if word[0] in "aeiou" else "a ") + word
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-class _Grammar:
-    """Random sentences from templates; all randomness comes from ``rng``."""
-
-    def __init__(self, rng: random.Random):
-        self.rng = rng
-        self.templates: tuple[Callable[[], str], ...] = (
-            self._simple, self._time_first, self._intransitive, self._did_question,
-            self._where_question, self._why_question, self._what_a, self._bought,
-            self._clock, self._year, self._said_that, self._please, self._two_counts,
-            self._still_there, self._exclamation, self._if_then, self._semicolon,
-            self._note_colon, self._percent, self._ordinal_floor, self._ever_seen,
-            self._but, self._how_many, self._title_met)
-
-    def sentence(self) -> str:
-        return self.rng.choice(self.templates)()
-
-    # -- phrase pickers
-    def _c(self, options: Sequence[str]) -> str:
-        return self.rng.choice(options)
-
-    def subject(self) -> str:
-        kind = self.rng.random()
-        if kind < 0.35:
-            return self._c(_NAMES)
-        if kind < 0.5:
-            return f"{self._c(_TITLES)} {self._c(_SURNAMES)}"
-        return self._c(_PEOPLE)
-
-    def thing(self, article: str = "the") -> str:
-        noun = self._c(_NOUNS)[0]
-        if self.rng.random() < 0.6:
-            noun = f"{self._c(_ADJECTIVES)} {noun}"
-        return _a(noun) if article == "a" else f"the {noun}"
-
-    def things(self) -> str:
-        noun = self._c(_NOUNS)[1]
-        return f"{self._c(_ADJECTIVES)} {noun}" if self.rng.random() < 0.4 else noun
-
-    def count(self) -> str:
-        if self.rng.random() < 0.5:
-            return self._c(_NUMBER_WORDS)
-        return str(self.rng.randint(2, 99))
-
-    def verb(self) -> tuple[str, str]:
-        return self._c(_TRANSITIVE)
-
-    # -- templates
-    def _simple(self) -> str:
-        return f"{_cap(self.subject())} {self.verb()[1]} {self.thing()} {self._c(_PLACES)}."
-
-    def _time_first(self) -> str:
-        return f"{_cap(self._c(_TIMES))}, {self.subject()} {self.verb()[1]} {self.thing('a')}."
-
-    def _intransitive(self) -> str:
-        return (f"{_cap(self.subject())} {self._c(_INTRANSITIVE)[1]} {self._c(_PLACES)} "
-                f"{self._c(_TIMES)}.")
-
-    def _did_question(self) -> str:
-        return f"Did {self.subject()} {self.verb()[0]} {self.thing()} {self._c(_PLACES)}?"
-
-    def _where_question(self) -> str:
-        return f"Where did {self.subject()} {self.verb()[0]} {self.thing()}?"
-
-    def _why_question(self) -> str:
-        return f"Why was the {self._c(_NOUNS)[0]} so {self._c(_ADJECTIVES)} {self._c(_TIMES)}?"
-
-    def _what_a(self) -> str:
-        return f"What {_a(self._c(_ADJECTIVES))} {self._c(_NOUNS)[0]} that was!"
-
-    def _bought(self) -> str:
-        dollars = self.rng.randint(1, 250)
-        price = f"${dollars}"
-        if self.rng.random() < 0.5:
-            price += f".{self.rng.randint(1, 99):02d}"
-        return f"{_cap(self.subject())} bought {self.count()} {self.things()} for {price}."
-
-    def _clock(self) -> str:
-        clock = f"{self.rng.randint(1, 12)}:{self.rng.choice(('00', '15', '30', '45', '05', '20'))}"
-        return f"At {clock}, {self.subject()} {self._c(_INTRANSITIVE)[1]} {self._c(_PLACES)}."
-
-    def _year(self) -> str:
-        year = self.rng.randint(1850, 2023)
-        return f"In {year}, {self.subject()} {self.verb()[1]} {self.thing('a')}."
-
-    def _said_that(self) -> str:
-        return (f"{_cap(self.subject())} said that {self.subject()} {self.verb()[1]} "
-                f"{self.thing()}.")
-
-    def _please(self) -> str:
-        return f"Please {self.verb()[0]} {self.thing()} before {self._c(_DEADLINES)}."
-
-    def _two_counts(self) -> str:
-        return (f"{_cap(self.subject())} {self.verb()[1]} {self.count()} {self._c(_NOUNS)[1]} "
-                f"and {self.count()} {self._c(_NOUNS)[1]}.")
-
-    def _still_there(self) -> str:
-        return f"Is {self.thing()} still {self._c(_PLACES)}?"
-
-    def _exclamation(self) -> str:
-        return f"{self._c(_EXCLAMATIONS)}! {_cap(self.subject())} {self.verb()[1]} {self.thing()}."
-
-    def _if_then(self) -> str:
-        return (f"If {self.subject()} {self.verb()[1]} {self.thing()}, {self.subject()} "
-                f"would be {self._c(_FEELINGS)}.")
-
-    def _semicolon(self) -> str:
-        return (f"{_cap(self.subject())} was {self._c(_FEELINGS)}; {self.subject()} "
-                f"was not.")
-
-    def _note_colon(self) -> str:
-        return f"Note: {self.subject()} {self._c(_INTRANSITIVE)[1]} {self._c(_PLACES)}."
-
-    def _percent(self) -> str:
-        return (f"About {self.rng.randint(5, 95)}% of the {self._c(_NOUNS)[1]} were "
-                f"{self._c(_ADJECTIVES)}.")
-
-    def _ordinal_floor(self) -> str:
-        floor = self.rng.randint(1, 23)
-        suffix = "th" if 11 <= floor <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(floor % 10, "th")
-        return f"The {self.things()} on the {floor}{suffix} floor were {self._c(_ADJECTIVES)}."
-
-    def _ever_seen(self) -> str:
-        return f"Have you ever seen {self.thing('a')} {self._c(_PLACES)}?"
-
-    def _but(self) -> str:
-        return (f"{_cap(self.subject())} {self.verb()[1]} {self.thing()}, but "
-                f"{self.subject()} {self.verb()[1]} {self.thing('a')}.")
-
-    def _how_many(self) -> str:
-        return f"How many {self.things()} did {self.subject()} {self.verb()[0]} {self._c(_TIMES)}?"
-
-    def _title_met(self) -> str:
-        return (f"{self._c(_TITLES)} {self._c(_SURNAMES)} met {self._c(_NAMES)} "
-                f"{self._c(_PLACES)} {self._c(_TIMES)}.")
-
-
-def _held_out_bucket(normalized: str) -> bool:
-    digest = hashlib.sha1(normalized.encode("utf-8")).digest()
-    return digest[0] % _HELD_OUT_BUCKETS == 0
-
-
-def _sentences(count: int, rng: random.Random, held_out: bool) -> list[tuple[str, str]]:
-    """``count`` unique (text, normalized_text) pairs from one hash pool."""
-    grammar = _Grammar(rng)
-    seen: set[str] = set()
-    pairs: list[tuple[str, str]] = []
-    attempts = 0
-    while len(pairs) < count:
-        attempts += 1
-        if attempts > 100 * count + 1000:
-            raise ValueError(f"could not generate {count} unique sentences "
-                             f"({len(pairs)} found); ask for fewer")
-        text = grammar.sentence()
-        normalized = normalize_english(text)
-        words = len(normalized.split())
-        if (normalized in seen or not MIN_WORDS <= words <= MAX_WORDS
-                or _held_out_bucket(normalized) != held_out):
-            continue
-        seen.add(normalized)
-        pairs.append((text, normalized))
-    return pairs
-
-
-def generate_sentences(count: int, seed: int = 1234) -> list[tuple[str, str]]:
-    """The (text, normalized_text) pairs of the demo dataset with this seed (prefix-stable)."""
-    return _sentences(count, random.Random(seed), held_out=False)
-
-
-def held_out_sentences(n: int, seed: int = 1234) -> list[str]:
-    """``n`` sentences (raw text) that occur in no demo dataset, for any seed or size."""
-    return [text for text, _ in _sentences(n, random.Random(f"held-out:{seed}"), held_out=True)]
-
+_VOICES = {"en": DEFAULT_VOICES, "fa": PERSIAN_VOICES}
 
 # ---------------------------------------------------------------- synthesis
 
@@ -290,6 +63,7 @@ class _Job:
     normalized: str
     voice: str
     speed: int
+    language: str = "en"
 
 
 def _espeak() -> str:
@@ -346,14 +120,63 @@ def _synthesize(espeak: str, job: _Job, wav_dir: Path) -> float:
     return len(pcm) / SAMPLE_RATE
 
 
-def _plan(num_utterances: int, seed: int, voices: Sequence[str]) -> list[_Job]:
-    pairs = generate_sentences(num_utterances, seed)
-    rng = random.Random(f"voices:{seed}")
-    assignment = [voices[i % len(voices)] for i in range(num_utterances)]
+def _voice_language(voice: str) -> str | None:
+    base = voice.partition("+")[0].strip().lower()
+    return next((lang for lang in DEMO_LANGUAGES if base.split("-")[0] == lang), None)
+
+
+def voices_for(language: str = "en",
+               voices: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """The espeak-ng voices of each language of ``language`` ("en", "fa" or "en+fa").
+
+    ``voices`` None gives the built-in ones; for one language every given voice speaks it;
+    for "en+fa" each voice goes to the language its name starts with ("en-us+f3", "fa+m3").
+    """
+    if language not in DEMO_CHOICES:
+        raise ValueError(f"language: expected one of {', '.join(DEMO_CHOICES)}, "
+                         f"got {language!r}")
+    languages = language.split("+")
+    if voices is None:
+        return {lang: _VOICES[lang] for lang in languages}
+    voices = tuple(voices)
+    if len(languages) == 1:
+        return {language: voices}
+    for voice in voices:
+        if _voice_language(voice) not in languages:
+            raise ValueError(f"voices: cannot tell the language of voice {voice!r} for "
+                             f"language {language!r}; name voices en-... or fa...")
+    grouped = {lang: tuple(v for v in voices if _voice_language(v) == lang)
+               for lang in languages}
+    for lang, chosen in grouped.items():
+        if not chosen:
+            raise ValueError(f"voices: no {lang} voice among {', '.join(voices)} "
+                             f"(language {language!r} needs one per language)")
+    return grouped
+
+
+def _plan_language(count: int, seed: int, voices: Sequence[str], language: str,
+                   rng_name: str) -> list[_Job]:
+    pairs = generate_sentences(count, seed, language)
+    rng = random.Random(rng_name)
+    assignment = [voices[i % len(voices)] for i in range(count)]
     rng.shuffle(assignment)
-    return [_Job(f"DEMO-{i + 1:05d}", text, normalized, voice,
-                 rng.randint(*SPEED_RANGE))
-            for i, ((text, normalized), voice) in enumerate(zip(pairs, assignment))]
+    return [_Job("", text, normalized, voice, rng.randint(*SPEED_RANGE), language)
+            for (text, normalized), voice in zip(pairs, assignment)]
+
+
+def _plan(num_utterances: int, seed: int, by_language: dict[str, Sequence[str]]) -> list[_Job]:
+    """Jobs of all languages, interleaved (en, fa, en, ...), numbered DEMO-00001..."""
+    languages = list(by_language)
+    if len(languages) == 1:  # the rng name of the English-only set is kept: same files
+        parts = [_plan_language(num_utterances, seed, by_language[languages[0]], languages[0],
+                                f"voices:{seed}")]
+    else:
+        counts = [num_utterances // len(languages) + (i < num_utterances % len(languages))
+                  for i in range(len(languages))]
+        parts = [_plan_language(n, seed, by_language[lang], lang, f"voices:{seed}:{lang}")
+                 for n, lang in zip(counts, languages)]
+    mixed = [job for group in itertools.zip_longest(*parts) for job in group if job]
+    return [dataclasses.replace(job, uid=f"DEMO-{i + 1:05d}") for i, job in enumerate(mixed)]
 
 
 # ---------------------------------------------------------------- directory handling
@@ -396,7 +219,8 @@ def _prepare_output(output: Path, params: dict, overwrite: bool) -> bool:
                               f"(no {MARKER} file); refusing to write into it. Choose a new or "
                               "empty directory.")
     info = _read_marker(marker)
-    same = {k: info.get(k) for k in params} == params
+    same = ({k: info.get(k) for k in params} == params
+            and info.get("language", "en") == params.get("language", "en"))
     if same and info.get("complete"):
         return True
     if not same and not overwrite:
@@ -413,10 +237,13 @@ def _prepare_output(output: Path, params: dict, overwrite: bool) -> bool:
 
 
 def make_demo_dataset(output: str | Path, num_utterances: int = 400, seed: int = 1234,
-                      voices: Sequence[str] = DEFAULT_VOICES, jobs: int = 2,
-                      overwrite: bool = False) -> Path:
+                      voices: Sequence[str] | None = None, jobs: int = 2,
+                      overwrite: bool = False, language: str = "en") -> Path:
     """Build (or reuse) the demo dataset in ``output`` and return its path.
 
+    ``language`` is "en" (English, the default), "fa" (Persian) or "en+fa" (half each,
+    interleaved); ``voices`` None = the built-in voices of those languages (see
+    :func:`voices_for`). Persian and bilingual sets carry a language column per row.
     Refuses (FileExistsError) to write into a non-empty directory that this function did
     not make; a finished dataset with the same parameters is reused as it is; one with
     other parameters is rebuilt only with ``overwrite=True``.
@@ -425,13 +252,16 @@ def make_demo_dataset(output: str | Path, num_utterances: int = 400, seed: int =
         raise ValueError(f"num_utterances must be at least 1, got {num_utterances}")
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    voices = tuple(voices)
+    by_language = voices_for(language, voices)
+    voices = tuple(v for group in by_language.values() for v in group)
     output = Path(output)
     params = {"version": _FORMAT_VERSION, "num_utterances": int(num_utterances),
               "seed": int(seed), "voices": list(voices)}
+    if language != "en":  # the English marker stays as it was
+        params["language"] = language
     espeak = _espeak()
     _check_voices(espeak, voices)
-    plan = _plan(num_utterances, seed, voices)
+    plan = _plan(num_utterances, seed, by_language)
     if _prepare_output(output, params, overwrite) and _is_complete(output, plan):
         log.info("%s exists, reusing (made with the same parameters)", output)
         return output
@@ -440,8 +270,11 @@ def make_demo_dataset(output: str | Path, num_utterances: int = 400, seed: int =
     _write_text(output / MARKER, json.dumps({**params, "complete": False}, indent=1) + "\n")
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(lambda job: _synthesize(espeak, job, wav_dir), plan))
-    _write_text(output / "metadata.csv",
-                "".join(f"{j.uid}|{j.text}|{j.normalized}\n" for j in plan))
+    if language == "en":
+        rows = [f"{j.uid}|{j.text}|{j.normalized}\n" for j in plan]
+    else:
+        rows = [f"{j.uid}|{j.text}|{j.normalized}|{j.voice}|{j.language}\n" for j in plan]
+    _write_text(output / "metadata.csv", "".join(rows))
     _write_text(output / "speakers.csv", "".join(f"{j.uid}|{j.voice}\n" for j in plan))
     _write_text(output / MARKER, json.dumps({**params, "complete": True}, indent=1) + "\n")
     return output

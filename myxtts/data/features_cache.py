@@ -39,13 +39,15 @@ _FEATURES_LOGGER = "myxtts.audio.features"
 
 @dataclass
 class Example:
-    """A prepared utterance: token ids and the un-normalised log-mel."""
+    """A prepared utterance: token ids, the un-normalised log-mel and its language."""
 
     id: str
     speaker: str
     text: str
     tokens: np.ndarray  # int32 [N]
     mel: np.ndarray  # float32 [T, n_mels]
+    language: str = ""  # "" = the run's default language
+    language_id: int = 0  # row of the model's language embedding
 
 
 @dataclass

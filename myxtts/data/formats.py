@@ -2,12 +2,15 @@
 
 Layouts (``data.format``):
 
-- ``ljspeech``: ``metadata.csv`` (``id|text[|normalized_text[|speaker]]``), optional
-  ``speakers.csv`` (``id|speaker``), audio in ``wavs/<id>.wav|.flac|.ogg``.
+- ``ljspeech``: ``metadata.csv`` (``id|text[|normalized_text[|speaker[|language]]]``),
+  optional ``speakers.csv`` (``id|speaker``) and ``languages.csv`` (``id|language``), audio
+  in ``wavs/<id>.wav|.flac|.ogg``. A row's language comes from its 5th column, else from
+  ``languages.csv``, else it is the dataset default (``text.language``).
 - ``split``: the same with ``metadata_train.csv`` and ``metadata_val.csv``.
 - ``vctk``: ``txt/<speaker>/<id>.txt`` and ``wav48*/<speaker>/<id>[_mic1|_mic2].<ext>``.
 - ``libritts``: ``<speaker>/<chapter>/<id>.wav`` with ``<id>.normalized.txt`` beside it.
-- ``filelist``: one ``path|text[|speaker]`` per line, paths relative to the list's folder.
+- ``filelist``: one ``path|text[|speaker[|language]]`` per line, paths relative to the
+  list's folder.
 
 Readers only read: they return every row (with where it came from) and leave checking to
 :mod:`myxtts.data.validation`. A line of the wrong shape is a :class:`DatasetError` naming
@@ -50,16 +53,17 @@ def read_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield lineno, line
 
 
-def _read_speakers(path: Path) -> dict[str, str]:
-    speakers: dict[str, str] = {}
+def _read_id_map(path: Path, what: str = "speaker") -> dict[str, str]:
+    """``id|value`` lines of ``speakers.csv`` / ``languages.csv`` (empty if there is none)."""
+    values: dict[str, str] = {}
     if not path.is_file():
-        return speakers
+        return values
     for lineno, line in read_lines(path):
         parts = line.split("|")
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            raise DatasetError(f"{path}:{lineno}: expected 'id|speaker', got {line!r}")
-        speakers[parts[0].strip()] = parts[1].strip()
-    return speakers
+            raise DatasetError(f"{path}:{lineno}: expected 'id|{what}', got {line!r}")
+        values[parts[0].strip()] = parts[1].strip()
+    return values
 
 
 def _nonempty(rows: list[Utterance], path: Path) -> list[Utterance]:
@@ -73,18 +77,21 @@ def read_ljspeech_file(metadata: Path) -> list[Utterance]:
     if not metadata.is_file():
         raise DatasetError(f"{metadata}: metadata file not found")
     base = metadata.parent
-    speakers = _read_speakers(base / "speakers.csv")
+    speakers = _read_id_map(base / "speakers.csv")
+    languages = _read_id_map(base / "languages.csv", "language")
     rows = []
     for lineno, line in read_lines(metadata):
         parts = [p.strip() for p in line.split("|")]
-        if not 2 <= len(parts) <= 4 or not parts[0]:
+        if not 2 <= len(parts) <= 5 or not parts[0]:
             raise DatasetError(f"{metadata}:{lineno}: expected "
-                               f"'id|text[|normalized_text[|speaker]]', got {line!r}")
+                               f"'id|text[|normalized_text[|speaker[|language]]]', got {line!r}")
+        parts += [""] * (5 - len(parts))
         uid = parts[0]
-        text = parts[2] if len(parts) >= 3 and parts[2] else parts[1]
-        speaker = parts[3] if len(parts) == 4 and parts[3] else speakers.get(uid, "speaker0")
+        text = parts[2] or parts[1]
+        speaker = parts[3] or speakers.get(uid, "speaker0")
+        language = parts[4] or languages.get(uid, "")
         wav = None if id_problem(uid) else find_audio(base / "wavs", uid)
-        rows.append(Utterance(uid, text, speaker, wav, f"{metadata.name}:{lineno}"))
+        rows.append(Utterance(uid, text, speaker, wav, f"{metadata.name}:{lineno}", language))
     return _nonempty(rows, metadata)
 
 
@@ -95,7 +102,8 @@ def _safe_relative(raw: str) -> bool:
 
 
 def read_filelist(path: Path) -> list[Utterance]:
-    """Rows of a ``path|text[|speaker]`` list; audio paths are relative to the list's folder.
+    """Rows of a ``path|text[|speaker[|language]]`` list; audio paths are relative to the
+    list's folder.
 
     The id is the audio path without its suffix, ``/`` replaced by ``_``. A path that is
     absolute or contains ``..`` keeps its raw text as id, so validation reports it unsafe.
@@ -105,18 +113,19 @@ def read_filelist(path: Path) -> list[Utterance]:
     rows = []
     for lineno, line in read_lines(path):
         parts = [p.strip() for p in line.split("|")]
-        if not 2 <= len(parts) <= 3 or not parts[0]:
-            raise DatasetError(f"{path}:{lineno}: expected 'audio_path|text[|speaker]', "
-                               f"got {line!r}")
+        if not 2 <= len(parts) <= 4 or not parts[0]:
+            raise DatasetError(f"{path}:{lineno}: expected "
+                               f"'audio_path|text[|speaker[|language]]', got {line!r}")
         raw = parts[0]
-        speaker = parts[2] if len(parts) == 3 and parts[2] else "speaker0"
+        speaker = parts[2] if len(parts) >= 3 and parts[2] else "speaker0"
+        language = parts[3] if len(parts) == 4 else ""
         if _safe_relative(raw):
             rel = PurePosixPath(raw.replace("\\", "/"))
             uid = str(rel.with_suffix("")).replace("/", "_")
             wav = path.parent / rel
         else:
             uid, wav = raw, None
-        rows.append(Utterance(uid, parts[1], speaker, wav, f"{path.name}:{lineno}"))
+        rows.append(Utterance(uid, parts[1], speaker, wav, f"{path.name}:{lineno}", language))
     return _nonempty(rows, path)
 
 

@@ -22,7 +22,8 @@ class Utterance:
     """One transcribed recording.
 
     ``wav_path`` is None when the row's id is unsafe (no path is built from it);
-    ``source`` says where the row came from, e.g. ``metadata.csv:12``.
+    ``source`` says where the row came from, e.g. ``metadata.csv:12``; ``language`` is the
+    row's own language code ("" = the dataset default, ``text.language``).
     """
 
     id: str
@@ -30,6 +31,7 @@ class Utterance:
     speaker: str
     wav_path: Path | None
     source: str = ""
+    language: str = ""
 
     @property
     def where(self) -> str:

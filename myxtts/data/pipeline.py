@@ -15,7 +15,7 @@ from myxtts.data.features_cache import Example
 from myxtts.data.formats import read_corpus
 from myxtts.data.metadata import DatasetError, Utterance
 from myxtts.data.report import ValidationReport
-from myxtts.data.validation import prepare_examples
+from myxtts.data.validation import prepare_examples, settle_languages
 from myxtts.text.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,16 @@ def build_data(config: XTTSConfig, train_path: str | Path, val_path: str | Path 
     """Read, validate and featurise the data, then prepare training and validation batchers.
 
     Every row is checked first (see :mod:`myxtts.data.validation`); invalid rows are dropped
-    and reported, or stop training with ``data.strict``. ``tokenizer`` and ``stats`` are
+    and reported, or stop training with ``data.strict``. Without ``tokenizer`` the model's
+    languages are fixed from the data (:func:`settle_languages`, updating ``config.text``). ``tokenizer`` and ``stats`` are
     passed when resuming, so the checkpoint's symbol table and mel statistics are reused.
     """
-    tokenizer = tokenizer or Tokenizer(config.text)
     corpus = read_corpus(train_path, config.data.format)
     val_corpus = read_corpus(val_path, config.data.format) if val_path else None
     val_rows = val_corpus.rows if val_corpus else corpus.val_rows
+    if tokenizer is None:  # a resumed run keeps its checkpoint's languages
+        settle_languages(config.text, corpus.rows + (val_rows or []))
+        tokenizer = Tokenizer(config.text)
     seen: dict[str, str] = {}
     train_ex = _examples(corpus.rows, ValidationReport(corpus.source, corpus.format,
                                                        "training data"),

@@ -8,7 +8,7 @@ from myxtts.data.metadata import Utterance
 
 #: Reasons a row is dropped, in the order checks run and the report lists them.
 REASONS = (
-    "unsafe id", "duplicate id", "empty text", "unknown characters", "unknown symbols",
+    "unsafe id", "duplicate id", "unknown language", "empty text", "unknown characters", "unknown symbols",
     "missing audio", "audio does not decode", "empty audio", "silent audio",
     "too short", "too long", "fewer frames than tokens",
 )

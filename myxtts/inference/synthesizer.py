@@ -86,6 +86,16 @@ class Synthesizer:
                    loaded.stats)
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages this checkpoint was trained on (the first is the default)."""
+        return self.tokenizer.languages
+
+    @property
+    def default_language(self) -> str:
+        """The language used when ``language`` is not given."""
+        return self.tokenizer.language
+
+    @property
     def sample_rate(self) -> int:
         """Sample rate (Hz) of the waveforms this synthesizer returns."""
         return self.config.audio.sample_rate
@@ -104,18 +114,25 @@ class Synthesizer:
         return mel[: reference_frame_limit(self.config)]
 
     def synthesize_mel(self, text: str, reference_mel: np.ndarray | None = None,
-                       speed: float = 1.0) -> np.ndarray:
+                       speed: float = 1.0, language: str | None = None) -> np.ndarray:
         """Un-normalised log-mel ``[frames, n_mels]`` for ``text``."""
-        return self.synthesize_mel_batch([text], reference_mel, speed)[0]
+        return self.synthesize_mel_batch([text], reference_mel, speed, language=language)[0]
 
     def synthesize(self, text: str, reference_audio: str | Path | None = None,
-                   speed: float = 1.0) -> np.ndarray:
-        """Waveform (float32, ``config.audio.sample_rate``) speaking ``text``."""
-        return self.vocoder(self.synthesize_mel(text, self.reference_mel(reference_audio), speed))
+                   speed: float = 1.0, language: str | None = None) -> np.ndarray:
+        """Waveform (float32, ``config.audio.sample_rate``) speaking ``text``.
+
+        ``language`` ("en", "fa", ...) picks the normaliser, espeak-ng voice and language
+        embedding; None = the checkpoint's default. A language the checkpoint never saw is
+        a ValueError naming it and the ones it knows.
+        """
+        self.tokenizer.resolve_language(language)  # fail before reading the reference
+        return self.vocoder(self.synthesize_mel(text, self.reference_mel(reference_audio), speed,
+                                                language))
 
     def synthesize_to_file(self, text: str, path: str | Path,
                            reference_audio: str | Path | None = None, speed: float = 1.0,
-                           overwrite: bool = False) -> Path:
+                           overwrite: bool = False, language: str | None = None) -> Path:
         """Speak ``text`` into a 16-bit PCM wav at ``path`` (parent folders are created).
 
         Raises FileExistsError if ``path`` exists (unless ``overwrite``) and
@@ -128,14 +145,17 @@ class Synthesizer:
             raise IsADirectoryError(f"{path} is a directory, not a .wav file")
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-        return write_wav(path, self.synthesize(text, reference_audio, speed), self.sample_rate)
+        return write_wav(path, self.synthesize(text, reference_audio, speed, language),
+                         self.sample_rate)
 
     # ---------------------------------------------------------------- batches
 
     def synthesize_batch(self, texts: Sequence[str],
                          reference_audio: str | Path | Sequence[str | Path | None] | None = None,
-                         speed: float = 1.0, batch_size: int = 8) -> list[np.ndarray]:
-        """Waveforms for ``texts``, decoding up to ``batch_size`` sentences at once.
+                         speed: float = 1.0, batch_size: int = 8,
+                         language: str | None = None) -> list[np.ndarray]:
+        """Waveforms for ``texts`` (all in ``language``; None = the default), decoding up to
+        ``batch_size`` sentences at once.
 
         ``reference_audio`` is one voice for all texts, or a list with one reference (or
         None) per text. Padding never changes a result: each waveform equals what
@@ -154,13 +174,15 @@ class Synthesizer:
                 if ref not in cache:
                     cache[ref] = self.reference_mel(ref)
             refs = [cache[ref] for ref in reference_audio]
-        mels = self.synthesize_mel_batch(texts, refs, speed, batch_size)
+        mels = self.synthesize_mel_batch(texts, refs, speed, batch_size, language)
         return [self.vocoder(mel) for mel in mels]
 
     def synthesize_mel_batch(self, texts: Sequence[str],
                              reference_mel: np.ndarray | Sequence[np.ndarray] | None = None,
-                             speed: float = 1.0, batch_size: int = 8) -> list[np.ndarray]:
-        """Un-normalised log-mels ``[frames, n_mels]`` for ``texts``, in order.
+                             speed: float = 1.0, batch_size: int = 8,
+                             language: str | None = None) -> list[np.ndarray]:
+        """Un-normalised log-mels ``[frames, n_mels]`` for ``texts`` (in ``language``), in
+        order.
 
         ``reference_mel`` is a normalised mel ``[frames, n_mels]`` for all texts, a list
         of them (one per text) or None (the default voice).
@@ -172,7 +194,8 @@ class Synthesizer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed}")
-        tokens = [self.tokenizer.encode(text) for text in texts]  # ValueError names the text
+        language_id = self.tokenizer.language_id(language)  # ValueError names the language
+        tokens = [self.tokenizer.encode(text, language) for text in texts]  # ... or the text
         if reference_mel is None or isinstance(reference_mel, np.ndarray):
             ref = self.reference_mel(None) if reference_mel is None else reference_mel
             refs = [ref] * len(texts)
@@ -183,11 +206,11 @@ class Synthesizer:
         out: list[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
             end = start + batch_size
-            out += self._generate(tokens[start:end], refs[start:end], speed)
+            out += self._generate(tokens[start:end], refs[start:end], speed, language_id)
         return out
 
     def _generate(self, tokens: list[list[int]], refs: list[np.ndarray],
-                  speed: float) -> list[np.ndarray]:
+                  speed: float, language_id: int = 0) -> list[np.ndarray]:
         """One padded forward pass; returns each item's un-normalised mel, unpadded."""
         pad = self.tokenizer.symbols.pad_id
         ids = np.full((len(tokens), max(map(len, tokens))), pad, np.int32)
@@ -199,6 +222,7 @@ class Synthesizer:
             ref[i, : r.shape[0]] = r
         mel, lengths, _ = self.model.generate(
             tf.constant(ids), tf.constant([len(t) for t in tokens], tf.int32),
-            tf.constant(ref), tf.constant([r.shape[0] for r in refs], tf.int32), speed)
+            tf.constant(ref), tf.constant([r.shape[0] for r in refs], tf.int32), speed,
+            language_ids=tf.fill([len(tokens)], language_id))
         mel, lengths = mel.numpy(), lengths.numpy()
         return [self.stats.denormalize(mel[i, : int(lengths[i])]) for i in range(len(tokens))]

@@ -16,8 +16,8 @@ from myxtts.models.xtts import XTTSModel
 class ARXTTSModel(XTTSModel):
     """Autoregressive decoding with a stop token."""
 
-    def __init__(self, config, n_mels: int, num_symbols: int, **kw):
-        super().__init__(config, n_mels, num_symbols, **kw)
+    def __init__(self, config, n_mels: int, num_symbols: int, num_languages: int = 1, **kw):
+        super().__init__(config, n_mels, num_symbols, num_languages, **kw)
         c = config
         self.ar_decoder = ARDecoder(c.hidden_dim, c.decoder_layers, c.num_heads, c.ffn_dim,
                                     c.dropout, n_mels, c.reduction_factor, c.prenet_dim,
@@ -35,7 +35,7 @@ class ARXTTSModel(XTTSModel):
         r = self.config.reduction_factor
         text_mask, _, encoded, speaker, mu, logvar = self._encode(
             batch["text_ids"], batch["text_lengths"], batch["ref_mel"], batch["ref_lengths"],
-            training, training)
+            training, training, batch.get("language_ids"))
         frames = tf.shape(mel)[1]
         steps = -(-frames // r)
         dec_lengths = -(-mel_lengths // r)
@@ -57,13 +57,14 @@ class ARXTTSModel(XTTSModel):
         }
 
     def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0,
-                 max_frames=None):
+                 max_frames=None, language_ids=None):
         """Greedy autoregressive synthesis until every item's stop probability passes
         ``stop_threshold`` or ``max_decoder_steps`` (or ``max_frames``, if smaller) frames.
         ``speed`` is ignored."""
         r = self.config.reduction_factor
         text_mask, _, encoded, speaker, _, _ = self._encode(
-            text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False)
+            text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
+            language_ids=language_ids)
         batch = tf.shape(text_ids)[0]
         previous = tf.zeros([batch, 1, self.n_mels], encoded.dtype)
         lengths = tf.fill([batch], -1)

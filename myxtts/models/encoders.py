@@ -10,7 +10,8 @@ from myxtts.models.layers import (ConvStack, TransformerBlock, apply_mask, sinus
 
 
 class TextEncoder(keras.layers.Layer):
-    """Token embedding -> convolutions -> transformer blocks.
+    """Token embedding (+ an optional per-utterance language vector) -> convolutions ->
+    transformer blocks.
 
     Returns both the raw embeddings (fed to the aligner) and the contextual encoding.
     """
@@ -25,8 +26,11 @@ class TextEncoder(keras.layers.Layer):
             TransformerBlock(hidden_dim, num_heads, ffn_dim, kernel_size, dropout)
             for _ in range(layers)])
 
-    def call(self, text_ids, mask, training=False):
-        embedded = apply_mask(self.embedding(text_ids), mask)
+    def call(self, text_ids, mask, training=False, language=None):
+        embedded = self.embedding(text_ids)
+        if language is not None:  # [B, hidden]: the language embedding, added to every token
+            embedded = embedded + tf.cast(language, embedded.dtype)[:, None, :]
+        embedded = apply_mask(embedded, mask)
         x = self.prenet(embedded, mask, training=training)
         x = x + sinusoidal_positions(tf.shape(x)[1], self.hidden_dim, x.dtype)[None]
         x = apply_mask(x, mask)

@@ -20,13 +20,19 @@ from myxtts.models.layers import apply_mask
 class XTTSModel(keras.Model):
     """Voice-cloning TTS model (non-autoregressive decoding with learned durations)."""
 
-    def __init__(self, config: ModelConfig, n_mels: int, num_symbols: int, **kw):
+    def __init__(self, config: ModelConfig, n_mels: int, num_symbols: int,
+                 num_languages: int = 1, **kw):
         super().__init__(**kw)
         c = config
         self.config = c
         self.n_mels = n_mels
+        self.num_languages = num_languages
         self.text_encoder = TextEncoder(num_symbols, c.hidden_dim, c.text_encoder_layers,
                                         c.num_heads, c.ffn_dim, c.ffn_kernel_size, c.dropout)
+        # Only multilingual models have it, so single-language checkpoints (all older ones)
+        # keep exactly their variables.
+        self.language_embedding = (keras.layers.Embedding(num_languages, c.hidden_dim)
+                                   if num_languages > 1 else None)
         self.reference_encoder = ReferenceEncoder(c.reference_encoder_dim, c.speaker_latent_dim,
                                                   c.dropout)
         self.speaker_projection = keras.layers.Dense(c.hidden_dim)
@@ -41,9 +47,20 @@ class XTTSModel(keras.Model):
                                c.dropout, n_mels)
 
     # -- shared pieces -------------------------------------------------------------
-    def _encode(self, text_ids, text_lengths, ref_mel, ref_lengths, training, sample):
+    def _language(self, text_ids, language_ids):
+        """``[B, hidden]`` language vectors (None for a single-language model); missing
+        ``language_ids`` mean language 0, the default."""
+        if self.language_embedding is None:
+            return None
+        if language_ids is None:
+            language_ids = tf.zeros([tf.shape(text_ids)[0]], tf.int32)
+        return self.language_embedding(language_ids)
+
+    def _encode(self, text_ids, text_lengths, ref_mel, ref_lengths, training, sample,
+                language_ids=None):
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
-        embedded, encoded = self.text_encoder(text_ids, text_mask, training=training)
+        embedded, encoded = self.text_encoder(text_ids, text_mask, training=training,
+                                              language=self._language(text_ids, language_ids))
         ref_mask = tf.sequence_mask(ref_lengths, tf.shape(ref_mel)[1])
         mu, logvar = self.reference_encoder(ref_mel, ref_mask, training=training)
         z = mu
@@ -65,7 +82,8 @@ class XTTSModel(keras.Model):
         text_ids, text_lengths = batch["text_ids"], batch["text_lengths"]
         mel, mel_lengths = batch["mel"], batch["mel_lengths"]
         text_mask, embedded, encoded, speaker, mu, logvar = self._encode(
-            text_ids, text_lengths, batch["ref_mel"], batch["ref_lengths"], training, training)
+            text_ids, text_lengths, batch["ref_mel"], batch["ref_lengths"], training, training,
+            batch.get("language_ids"))
         max_text, max_mel = tf.shape(text_ids)[1], tf.shape(mel)[1]
         mel_mask = tf.sequence_mask(mel_lengths, max_mel)
         attn_logprob, aligner_logprob = self.aligner(
@@ -97,15 +115,18 @@ class XTTSModel(keras.Model):
         return tf.cast(frames, tf.int32) * tf.cast(mask, tf.int32)
 
     def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0,
-                 max_frames=None):
+                 max_frames=None, language_ids=None):
         """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``.
+
+        ``language_ids`` ``[B]`` pick each item's language (None = language 0, the default).
 
         With ``max_frames``, an item whose predicted durations add up to more frames is
         sped up to about that length (at most ``max_frames`` plus one frame per token),
         which bounds the cost of decoding an untrained or diverged duration predictor.
         """
         _, _, encoded, speaker, _, _ = self._encode(
-            text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False)
+            text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
+            language_ids=language_ids)
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
         log_dur = self.duration_predictor(encoded, text_mask, training=False)
         durations = self.predict_durations(log_dur, text_lengths, speed)

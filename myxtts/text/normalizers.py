@@ -1,4 +1,4 @@
-"""Text normalisation for English ("en") and Persian ("fa").
+"""Text normalisation for English ("en") and Persian ("fa"; in :mod:`myxtts.text.persian`).
 
 ``normalize_text(text, language)`` returns lower-case text whose only punctuation is
 ``. , ? ! ; : ' -``, with numbers, currency and common abbreviations spelled out and
@@ -12,6 +12,8 @@ import re
 import unicodedata
 from typing import Callable
 
+from myxtts.config.config import LANGUAGES as SUPPORTED_LANGUAGES  # the one list of languages
+
 __all__ = [
     "SUPPORTED_LANGUAGES",
     "normalize_text",
@@ -21,9 +23,9 @@ __all__ = [
     "ordinal_to_words",
     "year_to_words",
     "persian_number_to_words",
+    "persian_ordinal_to_words",
 ]
 
-SUPPORTED_LANGUAGES = ("en", "fa")
 PUNCTUATION = ".,?!;:"
 ZWNJ = "\u200c"
 
@@ -306,99 +308,28 @@ def normalize_english(text: str) -> str:
 
 # ---------------------------------------------------------------- Persian
 
-PERSIAN_LETTERS = "ءآأؤئابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیۀ"
-
-_FA_CHAR_MAP = str.maketrans({
-    "\u064a": "ی", "\u0649": "ی", "\u06d2": "ی",              # Arabic yeh, alef maksura, yeh barree
-    "\u0643": "ک",                                           # Arabic kaf
-    "\u0629": "ه", "\u06d5": "ه", "\u06be": "ه", "\u06c1": "ه",  # teh marbuta, ae, heh variants
-    "\u0625": "ا", "\u0671": "ا",                            # alef with hamza below, alef wasla
-    "\u060c": ",", "\u061b": ";", "\u061f": "?", "\u066a": "%",
-    "\u00ab": " ", "\u00bb": " ", "\u2026": ".",
-    "\u200b": "", "\u200d": "", "\ufeff": "", "\u200e": "", "\u200f": "",
-    "\u066b": ".", "\u066c": ",",                            # Arabic decimal / thousands separators
-})
-_FA_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-_FA_TASHKEEL_RE = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, superscript alef, tatweel
-
-_FA_ONES = "صفر یک دو سه چهار پنج شش هفت هشت نه".split()
-_FA_TEENS = "ده یازده دوازده سیزده چهارده پانزده شانزده هفده هجده نوزده".split()
-_FA_TENS = "_ _ بیست سی چهل پنجاه شصت هفتاد هشتاد نود".split()
-_FA_HUNDREDS = "_ صد دویست سیصد چهارصد پانصد ششصد هفتصد هشتصد نهصد".split()
-_FA_SCALES = ("", "هزار", "میلیون", "میلیارد", "تریلیون")
+# Defined in myxtts.text.persian, which builds on the helpers above; re-exported here
+# lazily (PEP 562), so either module can be imported first.
+_PERSIAN_NAMES = ("PERSIAN_LETTERS", "normalize_persian", "persian_number_to_words",
+                  "persian_ordinal_to_words")
 
 
-def _fa_below_thousand(n: int) -> list[str]:
-    parts: list[str] = []
-    hundreds, rest = divmod(n, 100)
-    if hundreds:
-        parts.append(_FA_HUNDREDS[hundreds])
-    if 10 <= rest < 20:
-        parts.append(_FA_TEENS[rest - 10])
-    else:
-        tens, ones = divmod(rest, 10)
-        if tens:
-            parts.append(_FA_TENS[tens])
-        if ones:
-            parts.append(_FA_ONES[ones])
-    return parts
+def __getattr__(name: str):
+    if name in _PERSIAN_NAMES:
+        from myxtts.text import persian
+        return getattr(persian, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def persian_number_to_words(n: int) -> str:
-    """Persian words for ``n`` (``|n| < 10**15``), e.g. 123 -> "صد و بیست و سه"."""
-    if n < 0:
-        return "منفی " + persian_number_to_words(-n)
-    if n >= _MAX_SPOKEN:
-        raise ValueError(f"number {n} is too large to spell out (limit {_MAX_SPOKEN - 1})")
-    if n == 0:
-        return _FA_ONES[0]
-    groups: list[str] = []
-    scale = 0
-    while n:
-        n, chunk = divmod(n, 1000)
-        if chunk:
-            words = " و ".join(_fa_below_thousand(chunk))
-            if scale == 1 and chunk == 1:
-                words = _FA_SCALES[1]                        # "هزار", not "یک هزار"
-            elif _FA_SCALES[scale]:
-                words += " " + _FA_SCALES[scale]
-            groups.insert(0, words)
-        scale += 1
-    return " و ".join(groups)
-
-
-def _fa_number(match: re.Match[str]) -> str:
-    whole, _, frac = match.group(0).replace(",", "").partition(".")
-    if len(whole) > 15:
-        words = " ".join(_FA_ONES[int(d)] for d in whole)
-    else:
-        words = persian_number_to_words(int(whole))
-    if frac:
-        words += " ممیز " + " ".join(_FA_ONES[int(d)] for d in frac)
-    return f" {words} "
-
-
-def normalize_persian(text: str) -> str:
-    """Normalise Persian text: Persian ی/ک, no diacritics, digits spelled out, tidy ZWNJ."""
-    text = unicodedata.normalize("NFKC", text).translate(_FA_CHAR_MAP).translate(_FA_DIGITS)
-    text = _FA_TASHKEEL_RE.sub("", text)
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
-    text = re.sub(r"(\d+(?:\.\d+)?)\s?%", r"\1 درصد", text)
-    text = re.sub(r"\d+(?:\.\d+)?", _fa_number, text)
-    text = re.sub(ZWNJ + "+", ZWNJ, text)
-    letters = PERSIAN_LETTERS + _EN_LETTERS
-    # A ZWNJ is only meaningful between two letters of a word.
-    text = re.sub(rf"{ZWNJ}(?![{letters}])|(?<![{letters}]){ZWNJ}", "", text.lower())
-    return _tidy(text, letters + ZWNJ)
-
-
-_NORMALIZERS: dict[str, Callable[[str], str]] = {"en": normalize_english, "fa": normalize_persian}
+def _normalizers() -> dict[str, Callable[[str], str]]:
+    from myxtts.text.persian import normalize_persian
+    return {"en": normalize_english, "fa": normalize_persian}
 
 
 def normalize_text(text: str, language: str) -> str:
     """Normalise ``text`` for ``language`` ("en" or "fa")."""
     try:
-        normalizer = _NORMALIZERS[language]
+        normalizer = _normalizers()[language]
     except KeyError:
         raise ValueError(f"unsupported language {language!r} for text normalisation; "
                          f"expected one of {', '.join(SUPPORTED_LANGUAGES)}") from None

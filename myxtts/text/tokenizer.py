@@ -26,10 +26,13 @@ class Tokenizer:
     """Turns text into symbol ids according to a text config.
 
     ``text_config`` is any object with ``frontend`` ("phonemes"|"characters"),
-    ``language`` ("en"|"fa") and optionally ``espeak_voice`` ("" = language default),
-    e.g. :class:`myxtts.config.config.TextConfig`. ``symbols`` defaults to
-    :func:`default_symbols` for that frontend and language (pass the table saved with a
-    checkpoint when resuming or synthesising).
+    ``language`` (the default language, "en"|"fa"), optionally ``espeak_voice`` (the
+    default language's voice; "" = its usual one) and ``language_list()`` (the languages
+    the model knows, in id order), e.g. :class:`myxtts.config.config.TextConfig`.
+    Each text is normalised and phonemized in its own language (the default when none is
+    given). ``symbols`` defaults to :func:`default_symbols` for the frontend and languages
+    (one table covers English and Persian); pass the table saved with a checkpoint when
+    resuming or synthesising.
     """
 
     def __init__(self, text_config: Any, symbols: SymbolTable | None = None):
@@ -38,14 +41,26 @@ class Tokenizer:
         if self.frontend not in FRONTENDS:
             raise ValueError(f"text.frontend: unknown frontend {self.frontend!r}; "
                              f"expected one of {', '.join(FRONTENDS)}")
-        if self.language not in SUPPORTED_LANGUAGES:
-            raise ValueError(f"text.language: unsupported language {self.language!r}; "
-                             f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
-        self.voice: str = (getattr(text_config, "espeak_voice", "")
-                           or DEFAULT_ESPEAK_VOICES[self.language])
+        listed = getattr(text_config, "language_list", None)
+        self.languages: tuple[str, ...] = tuple(listed()) if listed else (self.language,)
+        for name, where in [(self.language, "text.language")] + [(n, "text.languages")
+                                                                 for n in self.languages]:
+            if name not in SUPPORTED_LANGUAGES:
+                raise ValueError(f"{where}: unsupported language {name!r}; "
+                                 f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
+        if self.language not in self.languages:
+            raise ValueError(f"text.language {self.language!r} is not one of text.languages "
+                             f"({', '.join(self.languages)})")
+        self.voices = {name: DEFAULT_ESPEAK_VOICES[name] for name in self.languages}
+        self.voices[self.language] = (getattr(text_config, "espeak_voice", "")
+                                      or DEFAULT_ESPEAK_VOICES[self.language])
+        self.voice: str = self.voices[self.language]
+        table_language = "fa" if "fa" in self.languages else self.language
         self._symbols = symbols if symbols is not None else default_symbols(self.frontend,
-                                                                            self.language)
-        self._phonemizer = EspeakPhonemizer(self.voice) if self.frontend == "phonemes" else None
+                                                                            table_language)
+        self._phonemizers: dict[str, EspeakPhonemizer] = {}
+        if self.frontend == "phonemes":
+            self._phonemizers[self.language] = EspeakPhonemizer(self.voice)
         self.unknown_symbol_counts: Counter[str] = Counter()
         self.empty_texts = 0
 
@@ -59,41 +74,72 @@ class Tokenizer:
         """Vocabulary size (embedding rows needed)."""
         return len(self._symbols)
 
+    # ---------------------------------------------------------------- languages
+
+    def resolve_language(self, language: str | None) -> str:
+        """``language`` checked against the model's languages (None or "" = the default).
+
+        ValueError naming the language and the ones known.
+        """
+        if not language:
+            return self.language
+        if language not in self.languages:
+            raise ValueError(f"language {language!r} is not known by this model; it knows "
+                             f"{', '.join(self.languages)} (default {self.language})")
+        return language
+
+    def language_id(self, language: str | None = None) -> int:
+        """The id of ``language`` (the default when None) for the language embedding."""
+        return self.languages.index(self.resolve_language(language))
+
+    def _phonemizer(self, language: str) -> EspeakPhonemizer:
+        if language not in self._phonemizers:
+            self._phonemizers[language] = EspeakPhonemizer(self.voices[language])
+        return self._phonemizers[language]
+
     # ---------------------------------------------------------------- text -> symbols
 
-    def normalize(self, text: str) -> str:
-        """The normalised text for this tokenizer's language."""
-        return normalize_text(text, self.language)
+    def normalize(self, text: str, language: str | None = None) -> str:
+        """The normalised text for ``language`` (default: this tokenizer's language)."""
+        return normalize_text(text, self.resolve_language(language))
 
-    def to_symbol_string(self, text: str) -> str:
+    def to_symbol_string(self, text: str, language: str | None = None) -> str:
         """The string whose characters are the tokens: phonemes or normalised text.
 
         Raises ValueError naming ``text`` if nothing is left after normalisation.
         """
-        return self.to_symbol_strings([text], strict=True)[0]
+        return self.to_symbol_strings([text], strict=True,
+                                      languages=None if language is None else [language])[0]
 
-    def to_symbol_strings(self, texts: Sequence[str], strict: bool = False) -> list[str]:
-        """:meth:`to_symbol_string` for many texts with one espeak-ng run.
+    def to_symbol_strings(self, texts: Sequence[str], strict: bool = False,
+                          languages: Sequence[str | None] | None = None) -> list[str]:
+        """:meth:`to_symbol_string` for many texts with one espeak-ng run per language.
 
+        ``languages`` gives each text's language (None = all in the default language).
         With ``strict=False`` a text that normalises to nothing gives "" and is counted in
         ``empty_texts`` with a warning instead of raising.
         """
+        texts = list(texts)
+        langs = [self.resolve_language(x) for x in (languages or [None] * len(texts))]
+        if len(langs) != len(texts):
+            raise ValueError(f"{len(langs)} languages for {len(texts)} texts")
         normalized = []
-        for text in texts:
-            norm = self.normalize(text)
+        for text, language in zip(texts, langs):
+            norm = normalize_text(text, language)
             if not norm:
                 if strict:
                     raise ValueError(f"text {text!r} is empty after normalisation "
-                                     f"(language {self.language!r})")
+                                     f"(language {language!r})")
                 self.empty_texts += 1
                 log.warning("text %r is empty after normalisation, it gives no tokens", text)
             normalized.append(norm)
-        if self._phonemizer is None:
+        if self.frontend != "phonemes":
             return normalized
-        todo = [i for i, norm in enumerate(normalized) if norm]
-        phonemes = self._phonemizer.phonemize_batch([normalized[i] for i in todo])
-        for i, ph in zip(todo, phonemes):
-            normalized[i] = ph
+        for language in dict.fromkeys(langs):
+            todo = [i for i, norm in enumerate(normalized) if norm and langs[i] == language]
+            phonemes = self._phonemizer(language).phonemize_batch([normalized[i] for i in todo])
+            for i, ph in zip(todo, phonemes):
+                normalized[i] = ph
         return normalized
 
     # ---------------------------------------------------------------- symbols -> ids
@@ -111,20 +157,23 @@ class Tokenizer:
             ids.append(symbol_id)
         return ids
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids for ``text``; ValueError naming the text if it yields no tokens."""
-        ids = self._ids(self.to_symbol_string(text))
+    def encode(self, text: str, language: str | None = None) -> list[int]:
+        """Token ids for ``text`` in ``language`` (default: the tokenizer's language);
+        ValueError naming the text if it yields no tokens, or naming an unknown language."""
+        ids = self._ids(self.to_symbol_string(text, language))
         if not ids:
             raise ValueError(f"text {text!r} gives no known symbols")
         return ids
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids for each text (one espeak-ng run for all).
+    def encode_batch(self, texts: Sequence[str],
+                     languages: Sequence[str | None] | None = None) -> list[list[int]]:
+        """Token ids for each text (one espeak-ng run per language).
 
         A text that yields nothing gives an empty list (counted, with a warning), so one
         bad transcript does not stop a dataset from loading.
         """
-        return [self._ids(s) if s else [] for s in self.to_symbol_strings(texts)]
+        return [self._ids(s) if s else [] for s in self.to_symbol_strings(texts,
+                                                                         languages=languages)]
 
     def decode(self, ids: Sequence[int]) -> str:
         """The symbol string for ``ids``; padding ids are skipped."""

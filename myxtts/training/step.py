@@ -20,6 +20,7 @@ BATCH_SIGNATURE = {
     "mel_lengths": tf.TensorSpec([None], tf.int32),
     "ref_mel": tf.TensorSpec([None, None, None], tf.float32),
     "ref_lengths": tf.TensorSpec([None], tf.int32),
+    "language_ids": tf.TensorSpec([None], tf.int32),
 }
 
 

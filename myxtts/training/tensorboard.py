@@ -87,7 +87,8 @@ def pick_sentences(tokenizer, count: int, exclude=()) -> list[str]:
     not among the normalised texts ``exclude`` (fixed for a given symbol table and data)."""
     if count <= 0:
         return []
-    candidates = held_out_sentences(4 * count + 4)  # prefix-stable: always the same ones
+    candidates = held_out_sentences(4 * count + 4,  # prefix-stable: always the same ones
+                                    language=getattr(tokenizer, "language", "en"))
     excluded = {tokenizer.normalize(text) for text in exclude}
     chosen = []
     for text, symbols in zip(candidates, tokenizer.to_symbol_strings(candidates)):
