@@ -3,6 +3,7 @@
 Example:
     myxtts-demo-data --output data/demo --num-utterances 400
     python3 utilities/make_demo_dataset.py --output data/demo   (the same command)
+    myxtts-demo-data --output data/demo_voices --multi-voice   (12 distinct voices + unseen/)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 
 from myxtts.data.demo import DEFAULT_VOICES, make_demo_dataset, summarize_dataset
+from myxtts.data.demo_voices import MULTI_VOICES, UNSEEN_DIR, UNSEEN_VOICES, make_multi_voice_dataset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,23 +23,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="directory to create")
     parser.add_argument("--num-utterances", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--voices", default=",".join(DEFAULT_VOICES),
-                        help="comma-separated espeak-ng voices, one speaker each")
+    parser.add_argument("--voices", default=None,
+                        help="comma-separated espeak-ng voice specs, one speaker each "
+                             "(voice[+variant][:pPITCH][:rRATE_OFFSET]; default "
+                             f"{','.join(DEFAULT_VOICES)})")
+    parser.add_argument("--multi-voice", action="store_true",
+                        help=f"{len(MULTI_VOICES)} clearly different voices (or --voices) for "
+                             f"training, plus OUTPUT/{UNSEEN_DIR}/ spoken by "
+                             f"{len(UNSEEN_VOICES)} voices never trained on")
     parser.add_argument("--jobs", type=int, default=2, help="parallel espeak-ng processes")
     parser.add_argument("--overwrite", action="store_true",
                         help="rebuild a demo dataset made earlier with other parameters "
                              "(never touches directories this tool did not make)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    default = MULTI_VOICES if args.multi_voice else DEFAULT_VOICES
+    voices = [v.strip() for v in args.voices.split(",") if v.strip()] if args.voices \
+        else list(default)
+    build = make_multi_voice_dataset if args.multi_voice else make_demo_dataset
     start = time.perf_counter()
     try:
-        output = make_demo_dataset(args.output, args.num_utterances, args.seed, voices,
-                                   jobs=args.jobs, overwrite=args.overwrite)
+        output = build(args.output, args.num_utterances, args.seed, voices,
+                       jobs=args.jobs, overwrite=args.overwrite)
     except (FileExistsError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{output}: {summarize_dataset(output)} ({time.perf_counter() - start:.1f} s)")
+    if args.multi_voice:
+        print(f"{output / UNSEEN_DIR}: {summarize_dataset(output / UNSEEN_DIR)} (never trained on)")
     return 0
 
 

@@ -31,6 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 import soundfile as sf
 
+from myxtts.data.demo_voices import espeak_args, parse_voice
 from myxtts.text.normalizers import normalize_english
 
 __all__ = ["DEFAULT_VOICES", "MARKER", "SAMPLE_RATE", "DemoSummary", "generate_sentences",
@@ -310,7 +311,7 @@ def _check_voices(espeak: str, voices: Sequence[str]) -> None:
     for voice in voices:
         if "|" in voice or not voice.strip():
             raise ValueError(f"voices: invalid voice name {voice!r}")
-        base, _, variant = voice.partition("+")
+        base, _, variant = parse_voice(voice)[0].partition("+")
         if variant and variant.lower() not in variants:
             raise ValueError(f"voices: espeak-ng has no variant {variant!r} (in {voice!r}); "
                              "see `espeak-ng --voices=variant`")
@@ -326,7 +327,7 @@ def _synthesize(espeak: str, job: _Job, wav_dir: Path) -> float:
     target = wav_dir / f"{job.uid}.wav"
     with tempfile.TemporaryDirectory(prefix="myxtts-demo-") as tmp:
         raw = Path(tmp) / "raw.wav"
-        proc = subprocess.run([espeak, "-b", "1", "-v", job.voice, "-s", str(job.speed),
+        proc = subprocess.run([espeak, "-b", "1", *espeak_args(job.voice, job.speed),
                                "-w", str(raw)], input=job.normalized.encode("utf-8"),
                               capture_output=True, check=False, timeout=120)
         if proc.returncode != 0 or not raw.is_file():
