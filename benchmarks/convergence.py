@@ -10,7 +10,14 @@ recogniser's transcript. Prints a table and writes JSON.
 
 On the built-in demo data the held-out sentences come from a part of the sentence
 generator the dataset never uses, spoken by espeak-ng in each dataset voice for ground
-truth; on other data the validation utterances (never trained on) are used.
+truth; on other data the validation utterances (never trained on) are used. A demo set made
+with ``--multi-voice`` also has voices never trained on (``DATA/unseen``): they get held-out
+sentences too. With the ``[speaker]`` extra (``pip install -r requirements-speaker.txt``),
+speaker similarity and speaker-ID accuracy (nearest voice centroid among all voices) are
+reported for training and unseen voices separately:
+
+    python3 utilities/make_demo_dataset.py --output data/demo_voices --multi-voice
+    python3 benchmarks/convergence.py --data data/demo_voices --minutes 30 --report-at 10,20,30
 
 Languages: every language of the data is scored separately (``--language`` picks some),
 with MCD-DTW for each; CER (with the recogniser's CER on the ground truth, and the ratio)
@@ -54,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--run-dir", default="benchmarks/runs/convergence")
     p.add_argument("--json", default="", help="output JSON (default: RUN_DIR/convergence.json)")
     p.add_argument("--no-cer", action="store_true", help="skip the offline recogniser")
+    p.add_argument("--no-speaker", action="store_true", help="skip the speaker metrics")
+    p.add_argument("--centroid-utterances", type=int, default=8,
+                   help="recordings per voice that make its centroid for the speaker metrics")
     return p.parse_args(argv)
 
 
@@ -69,33 +79,53 @@ def _languages(args, examples) -> list[str]:
     return wanted
 
 
-def held_out_items(args, trainer, data_path: Path):
-    """Held-out sentences per language with a same-voice reference and ground truth."""
+def voice_recordings(trainer, data_path: Path) -> dict[str, dict[str, list[Path]]]:
+    """Recordings per voice: ``{"training": {voice: [wav, ...]}, "unseen": {...}}``
+    (unseen: the ``DATA/unseen`` set of a ``--multi-voice`` demo, if there is one)."""
+    groups = {"training": {}, "unseen": {}}
+    for e in trainer.data.train_examples:
+        groups["training"].setdefault(e.speaker, []).append(data_path / "wavs" / f"{e.id}.wav")
+    unseen = data_path / "unseen"
+    if (unseen / "speakers.csv").is_file():
+        for line in (unseen / "speakers.csv").read_text(encoding="utf-8").splitlines():
+            uid, voice = line.split("|", 1)
+            groups["unseen"].setdefault(voice, []).append(unseen / "wavs" / f"{uid}.wav")
+    return groups
+
+
+def held_out_items(args, trainer, data_path: Path, recordings: dict):
+    """Held-out sentences per language with a same-voice reference recording and ground
+    truth (the reference is the voice's first recording; centroids use the next ones)."""
     from myxtts.evaluation.heldout import HeldOutItem, espeak_ground_truth
     from myxtts.audio.features import load_wav
     sr = trainer.config.audio.sample_rate
-    train_by_speaker, language_of = {}, {}
+    language_of = {}
     for e in trainer.data.train_examples:
-        train_by_speaker.setdefault(e.speaker, e.id)
         language_of.setdefault(e.speaker, e.language)
+    default = trainer.data.tokenizer.language  # unseen voices: the --multi-voice set is English
     items = []
     languages = _languages(args, trainer.data.train_examples + trainer.data.val_examples)
     if (data_path / ".myxtts_demo").is_file():
         from myxtts.data.demo import held_out_sentences
         for lang in languages:
-            voices = sorted(v for v in train_by_speaker if language_of[v] == lang)
+            voices = [(v, g) for g in ("training", "unseen") for v in sorted(recordings[g])
+                      if language_of.get(v, default) == lang]
             for i, text in enumerate(held_out_sentences(args.sentences, language=lang)):
-                voice = voices[i % len(voices)]
-                ref = data_path / "wavs" / f"{train_by_speaker[voice]}.wav"
+                voice, group = voices[i % len(voices)]
+                ref = recordings[group][voice][0]
                 items.append(HeldOutItem(f"heldout-{lang}-{i:03d}-{voice}", text, ref,
-                                         espeak_ground_truth(text, voice, sr), sr, lang))
+                                         espeak_ground_truth(text, voice, sr), sr, lang,
+                                         voice=voice, group=group))
     else:
         for lang in languages:
             chosen = [e for e in trainer.data.val_examples if e.language == lang]
             for e in chosen[: args.sentences]:
-                ref = data_path / "wavs" / f"{train_by_speaker.get(e.speaker, e.id)}.wav"
-                gt = load_wav(data_path / "wavs" / f"{e.id}.wav", trainer.config.audio)
-                items.append(HeldOutItem(e.id, e.text, ref, gt, sr, lang))
+                own = data_path / "wavs" / f"{e.id}.wav"
+                ref = recordings["training"].get(e.speaker, [own])[0]
+                group = "training" if e.speaker in recordings["training"] else "unseen"
+                gt = load_wav(own, trainer.config.audio)
+                items.append(HeldOutItem(e.id, e.text, ref, gt, sr, lang, voice=e.speaker,
+                                         group=group))
     return items
 
 
@@ -130,6 +160,30 @@ def compare(paths) -> int:
     return 0
 
 
+def speaker_judge(args, recordings: dict):
+    """Centroids from up to --centroid-utterances recordings per voice (not the reference)."""
+    from myxtts.evaluation.speaker import optional_speaker_judge
+    files = {v: (wavs[1:] or wavs)[: args.centroid_utterances]
+             for group in recordings.values() for v, wavs in group.items()}
+    return optional_speaker_judge(files, not args.no_speaker)
+
+
+def speaker_columns(speaker: dict | None) -> dict:
+    """Mean similarity and ID accuracy for training and unseen voices (None: not measured)."""
+    out = {}
+    for group in ("training", "unseen"):
+        scores = (speaker or {}).get(group) or {}
+        out[f"speaker_sim_{group}"] = scores.get("similarity_mean")
+        out[f"speaker_id_{group}"] = scores.get("id_accuracy")
+    return out
+
+
+def speaker_text(row: dict) -> str:
+    parts = [f"{g} sim {row[f'speaker_sim_{g}']:.3f} ID {row[f'speaker_id_{g}']:.2f}"
+             for g in ("training", "unseen") if row.get(f"speaker_sim_{g}") is not None]
+    return ("  speaker: " + "; ".join(parts)) if parts else ""
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.compare:
@@ -150,9 +204,11 @@ def main(argv=None) -> int:
     trainer.prepare_data(data_path)
     trainer.build()
     setup_s = time.time() - t0
-    items = held_out_items(args, trainer, data_path)
+    recordings = voice_recordings(trainer, data_path)
+    items = held_out_items(args, trainer, data_path, recordings)
     from myxtts.evaluation.cer import optional_recognizer
     recognizer = optional_recognizer(not args.no_cer)
+    judge = speaker_judge(args, recordings)
     marks = sorted(float(m) for m in args.report_at.split(",") if m.strip())
     marks = [m for m in marks if m <= args.minutes] or [args.minutes]
     rows, trained_s = [], 0.0
@@ -161,7 +217,8 @@ def main(argv=None) -> int:
         summary = trainer.train(max_minutes=mark - trained_s / 60, max_steps=10**9, progress=False)
         trained_s += time.time() - t
         synth = Synthesizer.from_checkpoint(run_dir)
-        result = evaluate(synth, items, recognizer, save_dir=run_dir / f"samples-{int(mark)}min")
+        result = evaluate(synth, items, recognizer, save_dir=run_dir / f"samples-{int(mark)}min",
+                          speaker_judge=judge)
         row = {"minutes": round(trained_s / 60, 2), "step": summary.steps,
                "val_loss": summary.last_val.get("val_loss"),
                "alignment_score": summary.last_val.get("alignment_score"),
@@ -169,17 +226,18 @@ def main(argv=None) -> int:
                "cer_median": result["cer_median"], "traces": summary.trace_count,
                "by_language": {lang: {k: v for k, v in r.items() if k != "n"}
                                for lang, r in result["by_language"].items()},
-               "details": result}
+               **speaker_columns(result["speaker"]), "details": result}
         rows.append(row)
         cer = "n/a" if row["cer"] is None else f"{row['cer']:.3f}"
         print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss {row['val_loss']:.4f}  "
-              f"align {row['alignment_score']:.3f}  MCD-DTW {row['mcd_dtw']:.2f} dB  CER {cer}",
-              flush=True)
+              f"align {row['alignment_score']:.3f}  MCD-DTW {row['mcd_dtw']:.2f} dB  CER {cer}"
+              f"{speaker_text(row)}", flush=True)
         print(language_table(result["by_language"]), flush=True)
     print("\nminutes  step    val_loss  MCD-DTW(dB)  CER")
     for r in rows:
         cer = "n/a" if r["cer"] is None else f"{r['cer']:.3f}"
-        print(f"{r['minutes']:7.1f} {r['step']:6d}  {r['val_loss']:8.4f}  {r['mcd_dtw']:10.2f}  {cer}")
+        print(f"{r['minutes']:7.1f} {r['step']:6d}  {r['val_loss']:8.4f}  {r['mcd_dtw']:10.2f}  {cer}"
+              f"{speaker_text(r)}")
     out = Path(args.json) if args.json else run_dir / "convergence.json"
     out.write_text(json.dumps({"model_size": args.model_size, "level": args.optimization_level,
                                "data": str(data_path), "languages": list(trainer.data.tokenizer.languages), "setup_seconds": setup_s,

@@ -287,3 +287,40 @@ def test_prepare_examples_skips_bad_audio(tmp_path):
                              ValidationReport(tmp_path, "test"))
     np.testing.assert_array_equal(again[0].mel, good_ex.mel)
     assert len(list(cache.glob("*.npz"))) == 2  # good and short: duration is checked later
+
+
+def test_validation_references_come_from_the_speakers_training_utterances(caplog):
+    train_ex = make_examples({"a": 5, "b": 4})
+    val_ex = make_examples({"a": 1, "b": 1, "new": 2})
+    cfg = data_config(batch_size=2)
+    train = Batcher(train_ex, IDENTITY, cfg, seed=0)
+    with caplog.at_level("WARNING"):
+        val = Batcher(val_ex, IDENTITY, cfg, seed=0, shuffle=False, references=train)
+    assert val.unseen_speakers == ["new"] and val.lone_speakers == []
+    assert "1 of 3 validation speakers have no training utterances (new)" in caplog.text
+    for _, batch in val.batches(0):
+        for row in range(len(batch["text_lengths"])):
+            i = int(batch["mel"][row, 0, 0])
+            ref = batch["ref_mel"][row, :batch["ref_lengths"][row]]
+            source = int(ref[0, 0])  # channel 0 = example index within its own list
+            if val_ex[i].speaker == "new":  # no training utterances: the other val one
+                assert val_ex[source].speaker == "new" and source != i
+            else:
+                assert train_ex[source].speaker == val_ex[i].speaker
+                start = int(ref[0, 1])
+                np.testing.assert_array_equal(ref, train_ex[source].mel[start:start + len(ref)])
+
+
+def test_speakers_with_one_utterance_are_counted_and_warned_once(caplog):
+    cfg = data_config(batch_size=2)
+    with caplog.at_level("WARNING"):
+        train = Batcher(make_examples({"a": 4, "solo": 1, "alone": 1}), IDENTITY, cfg, seed=0)
+    assert train.lone_speakers == ["alone", "solo"]
+    warnings = [r.getMessage() for r in caplog.records if "only one utterance" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "2 of 3 training speakers" in warnings[0] and "its own reference" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        val = Batcher(make_examples({"a": 1, "solo": 1}), IDENTITY, cfg, seed=0, shuffle=False,
+                      references=train)
+    assert val.lone_speakers == [] and "only one utterance" not in caplog.text

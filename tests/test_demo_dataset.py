@@ -121,3 +121,50 @@ def test_cli(tmp_path):
     run = subprocess.run([sys.executable, str(script), "--output", str(tmp_path / "foreign")],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 2 and "refusing" in run.stderr
+
+
+# ------------------------------------------------------------------ distinct voices
+
+def test_voice_specs_without_options_speak_exactly_as_before():
+    from myxtts.data.demo_voices import espeak_args, parse_voice
+    assert espeak_args("en-us+f3", 170) == ["-v", "en-us+f3", "-s", "170"]
+    assert espeak_args("en-us+f1:p80:r-15", 170) == ["-v", "en-us+f1", "-s", "155", "-p", "80"]
+    assert parse_voice("en-029+m2:r+10") == ("en-029+m2", None, 10)
+    for bad in ("en-us:x5", "en-us:p100", "en-us:r500", ":p20"):
+        with pytest.raises(ValueError, match="voices"):
+            parse_voice(bad)
+
+
+def test_multi_voice_catalogue_is_distinct_and_keeps_unseen_voices_apart():
+    from myxtts.data.demo_voices import MULTI_VOICES, UNSEEN_VOICES, parse_voice
+    assert len(MULTI_VOICES) + len(UNSEEN_VOICES) >= 12 and len(UNSEEN_VOICES) == 2
+    assert len(set(MULTI_VOICES) | set(UNSEEN_VOICES)) == len(MULTI_VOICES) + len(UNSEEN_VOICES)
+    bases = {parse_voice(v)[0].split("+")[0] for v in (*MULTI_VOICES, *UNSEEN_VOICES)}
+    assert len(bases) >= 6  # different accents, not variants of one voice
+
+
+def test_multi_voice_dataset_has_an_unseen_part_and_pitch_changes_the_audio(tmp_path):
+    from myxtts.data.demo_voices import UNSEEN_DIR, UNSEEN_UTTERANCES, make_multi_voice_dataset
+    voices = ("en-us", "en-us:p90")
+    out = make_multi_voice_dataset(tmp_path / "mv", 4, seed=3, voices=voices,
+                                   unseen=("en-gb+f2:p70",))
+    trained = dict(line.split("|") for line in (out / "speakers.csv").read_text().splitlines())
+    unseen = dict(line.split("|") for line in
+                  (out / UNSEEN_DIR / "speakers.csv").read_text().splitlines())
+    assert set(trained.values()) == set(voices)
+    assert set(unseen.values()) == {"en-gb+f2:p70"} and len(unseen) == UNSEEN_UTTERANCES
+    summary = summarize_dataset(out)
+    assert summary.utterances == 4 and "en-gb+f2:p70" not in summary.speakers
+    again = make_multi_voice_dataset(tmp_path / "mv2", 4, seed=3, voices=voices,
+                                     unseen=("en-gb+f2:p70",))
+    assert files_of(out) == files_of(again)                      # deterministic
+    with pytest.raises(ValueError, match="both trained and unseen"):
+        make_multi_voice_dataset(tmp_path / "bad", 4, voices=voices, unseen=("en-us",))
+    # the same sentence at pitch 50 and 90 differs (pitch reaches espeak-ng)
+    from myxtts.data.demo import _espeak, _Job, _synthesize
+    wavs = tmp_path / "pitch"
+    wavs.mkdir()
+    for uid, voice in (("DEMO-00001", "en-us"), ("DEMO-00002", "en-us:p90")):
+        _synthesize(_espeak(), _Job(uid, "Hello there.", "hello there.", voice, 160), wavs)
+    low, high = (sf.read(wavs / f"DEMO-0000{i}.wav")[0] for i in (1, 2))
+    assert low.shape != high.shape or abs(low - high).max() > 0.01

@@ -13,7 +13,7 @@ import pytest
 
 from myxtts.config.config import TrainingConfig, XTTSConfig
 from myxtts.data.demo import make_demo_dataset
-from myxtts.training.checkpoints import CheckpointError
+from myxtts.training.checkpoints import CheckpointError, read_metadata
 from myxtts.training.run_log import JSONL_LOG, TEXT_LOG
 from myxtts.training.schedules import LRSchedule, schedule_from_config
 from myxtts.training.trainer import XTTSTrainer
@@ -338,3 +338,39 @@ def test_cosine_decays_to_floor_and_restarts():
     assert schedule(19) < schedule(20)       # first restart after 2 epochs = 20 steps
     assert schedule(20) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5)
     assert schedule(60) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.25)  # second cycle is 40
+
+
+def test_checkpoint_stores_the_mean_latent_of_every_training_speaker(runs):
+    from myxtts.models.speaker_latents import SpeakerLatents, mel_latents
+    table = SpeakerLatents.from_json(read_metadata(runs.checkpoint)["speaker_latents_json"])
+    train = runs.straight.data.train
+    assert sorted(table.speakers) == sorted(train.by_speaker)
+    assert table.step == N_FIRST
+    name = sorted(train.by_speaker)[0]
+    frames = runs.straight.config.data.reference_max_frames
+    from myxtts.inference.synthesizer import load_checkpoint
+    model = load_checkpoint(runs.checkpoint).model  # the step-N weights
+    latents = mel_latents(model, [train.mels[i] for i in train.by_speaker[name]], frames)
+    np.testing.assert_allclose(table.speakers[name], latents.mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(table.mean, np.mean(list(table.speakers.values()), axis=0),
+                               atol=1e-6)
+
+
+def test_checkpoint_without_speaker_latents_still_resumes(tmp_path):
+    import tensorflow as tf
+    from myxtts.training.checkpoints import SpeakerStore, make_checkpoint, restore_checkpoint
+    old = tf.Module()
+    old.w = tf.Variable([1.0, 2.0])
+    prefix = make_checkpoint(old, rng=False).save(str(tmp_path / "ckpt"))  # no speakers part
+    new = tf.Module()
+    new.w = tf.Variable([0.0, 0.0])
+    store = SpeakerStore()
+    store.latents_json.assign("stale")
+    restore_checkpoint(make_checkpoint(new, rng=False, speakers=store), prefix)
+    np.testing.assert_array_equal(new.w.numpy(), [1.0, 2.0])
+    assert store.latents_json.numpy() == b""
+    other = tf.Module()
+    other.w = tf.Variable([0.0, 0.0])
+    other.extra = tf.Variable(3.0)
+    with pytest.raises(AssertionError):  # anything else missing still fails
+        restore_checkpoint(make_checkpoint(other, rng=False, speakers=SpeakerStore()), prefix)

@@ -17,22 +17,27 @@ from myxtts.audio.features import MelStats
 from myxtts.config.config import XTTSConfig
 from tiny_model import shrink_model
 
-#: ``data.reference_max_frames`` of the tiny checkpoint (references are cut at twice this).
+#: ``data.reference_max_frames`` of the tiny checkpoint (the reference window length).
 REFERENCE_MAX_FRAMES = 24
 
 
-def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "") -> Path:
+def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "",
+                          speakers: dict[str, list[np.ndarray]] | None = None) -> Path:
     """Save a tiny non-autoregressive model to ``run_dir/ckpt-1``; returns ``run_dir``.
 
     ``languages`` (e.g. "en,fa") sets ``text.languages``: more than one gives the model a
     language embedding; "" writes a single-language checkpoint like older versions did.
+    With ``speakers`` (name -> normalised mels) the checkpoint stores their speaker-latent
+    table as the trainer does; without, it is laid out like a checkpoint saved before
+    speaker latents were stored.
     """
     import keras
     import tensorflow as tf
 
     from myxtts.models.factory import build_model
     from myxtts.text.tokenizer import Tokenizer
-    from myxtts.training.checkpoints import TrainingState, make_checkpoint
+    from myxtts.models.speaker_latents import speaker_latent_table
+    from myxtts.training.checkpoints import SpeakerStore, TrainingState, make_checkpoint
 
     config = shrink_model(XTTSConfig())
     config.training.mixed_precision = "float32"
@@ -53,5 +58,10 @@ def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "") -> 
                      rng.uniform(0.5, 2.0, n_mels).astype(np.float32))
     state = TrainingState(config.to_yaml(), tokenizer.symbols.to_json(),
                           json.dumps(stats.to_list()))
-    make_checkpoint(model, state=state, rng=False).save(str(run_dir / "ckpt"))
+    store = None
+    if speakers is not None:
+        store = SpeakerStore()
+        store.latents_json.assign(speaker_latent_table(model, speakers,
+                                                       REFERENCE_MAX_FRAMES).to_json())
+    make_checkpoint(model, state=state, rng=False, speakers=store).save(str(run_dir / "ckpt"))
     return run_dir

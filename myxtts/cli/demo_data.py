@@ -5,6 +5,7 @@ Example:
     python3 utilities/make_demo_dataset.py --output data/demo   (the same command)
     python3 utilities/make_demo_dataset.py --output data/demo-fa --language fa
     python3 utilities/make_demo_dataset.py --output data/demo-enfa --language en+fa
+    myxtts-demo-data --output data/demo_voices --multi-voice   (12 distinct voices + unseen/)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 
 from myxtts.data.demo import (DEFAULT_VOICES, DEMO_CHOICES, PERSIAN_VOICES, make_demo_dataset,
                               summarize_dataset)
+from myxtts.data.demo_voices import MULTI_VOICES, UNSEEN_DIR, UNSEEN_VOICES, make_multi_voice_dataset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,26 +30,44 @@ def main(argv: list[str] | None = None) -> int:
                         help="en: English (default, as before); fa: Persian; en+fa: half each, "
                              "with a language column per row")
     parser.add_argument("--voices", default=None,
-                        help="comma-separated espeak-ng voices, one speaker each (default: "
+                        help="comma-separated espeak-ng voice specs, one speaker each "
+                             "(voice[+variant][:pPITCH][:rRATE_OFFSET]; default: "
                              f"{','.join(DEFAULT_VOICES)} for en, {','.join(PERSIAN_VOICES)} "
                              "for fa, both for en+fa)")
+    parser.add_argument("--multi-voice", action="store_true",
+                        help=f"{len(MULTI_VOICES)} clearly different voices (or --voices) for "
+                             f"training, plus OUTPUT/{UNSEEN_DIR}/ spoken by "
+                             f"{len(UNSEEN_VOICES)} voices never trained on (English only)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel espeak-ng processes")
     parser.add_argument("--overwrite", action="store_true",
                         help="rebuild a demo dataset made earlier with other parameters "
                              "(never touches directories this tool did not make)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    if args.multi_voice and args.language != "en":
+        print(f"error: --multi-voice builds an English set (its voice catalogue and unseen "
+              f"voices are English); it cannot be combined with --language {args.language}",
+              file=sys.stderr)
+        return 2
     voices = (None if args.voices is None else
               [v.strip() for v in args.voices.split(",") if v.strip()])
+    if args.multi_voice and voices is None:
+        voices = list(MULTI_VOICES)
     start = time.perf_counter()
     try:
-        output = make_demo_dataset(args.output, args.num_utterances, args.seed, voices,
-                                   jobs=args.jobs, overwrite=args.overwrite,
-                                   language=args.language)
+        if args.multi_voice:
+            output = make_multi_voice_dataset(args.output, args.num_utterances, args.seed,
+                                              voices, jobs=args.jobs, overwrite=args.overwrite)
+        else:
+            output = make_demo_dataset(args.output, args.num_utterances, args.seed, voices,
+                                       jobs=args.jobs, overwrite=args.overwrite,
+                                       language=args.language)
     except (FileExistsError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{output}: {summarize_dataset(output)} ({time.perf_counter() - start:.1f} s)")
+    if args.multi_voice:
+        print(f"{output / UNSEEN_DIR}: {summarize_dataset(output / UNSEEN_DIR)} (never trained on)")
     return 0
 
 

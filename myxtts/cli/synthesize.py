@@ -4,13 +4,19 @@ Examples:
   python3 inference_main.py --checkpoint runs/demo --text "Hello world." --output hello.wav
   python3 inference_main.py --checkpoint runs/demo/ckpt-500 --text "Hi." \\
       --reference-audio speaker.wav --output hi.wav
+  python3 inference_main.py --checkpoint runs/demo --text "Hi." \\
+      --reference-audio clip1.wav clip2.wav clip3.wav --output hi.wav
+  python3 inference_main.py --checkpoint runs/demo --text "Hi." --speaker en-us+f3 --output hi.wav
   python3 inference_main.py --checkpoint runs/demo --text-file sentences.txt --output-dir out/
   python3 inference_main.py --checkpoint runs/bilingual --language fa --text "سلام." --output fa.wav
 
 A sentence file holds one sentence per line, optionally as `id<TAB>text`; it writes
 OUTPUT_DIR/<id>.wav (ids default to 0001, 0002, ...). Blank lines are skipped.
-Existing wav files are never replaced unless --overwrite is given. Without
---reference-audio the dataset-average voice is used.
+Existing wav files are never replaced unless --overwrite is given. Several
+--reference-audio clips of one voice are averaged (their speaker latents). --speaker uses
+the mean latent of a training speaker stored in the checkpoint; with neither option the
+voice is the mean latent of all training speakers (checkpoints saved before these were
+stored fall back to an all-zero reference mel, with a warning).
 """
 
 from __future__ import annotations
@@ -39,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="UTF-8 file, one sentence per line (use with --output-dir)")
     p.add_argument("--output", metavar="WAV", help="output wav for --text")
     p.add_argument("--output-dir", metavar="DIR", help="output folder for --text-file")
-    p.add_argument("--reference-audio", metavar="WAV",
-                   help="a recording of the voice to clone (any sample rate)")
+    voice = p.add_mutually_exclusive_group()
+    voice.add_argument("--reference-audio", metavar="WAV", nargs="+",
+                       help="one or more recordings of the voice to clone (any sample rate); "
+                            "several are averaged")
+    voice.add_argument("--speaker", metavar="NAME",
+                       help="a speaker of the training data (its mean latent in the checkpoint)")
     p.add_argument("--speed", type=float, default=1.0,
                    help="speaking rate: >1 faster, <1 slower (default 1.0)")
     p.add_argument("--language", metavar="CODE",
@@ -75,8 +85,9 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, str, Path]]:
         items = [(uid, text, out / f"{uid}.wav") for uid, text in pairs]
     if not args.speed > 0:
         raise CLIError(f"--speed must be > 0, got {args.speed}")
-    if args.reference_audio and not Path(args.reference_audio).is_file():
-        raise CLIError(f"--reference-audio {args.reference_audio}: file not found")
+    for ref in args.reference_audio or []:
+        if not Path(ref).is_file():
+            raise CLIError(f"--reference-audio {ref}: file not found")
     check_writable([path for _, _, path in items], args.overwrite)
     return items
 
@@ -101,13 +112,16 @@ def _synthesize(args: argparse.Namespace, items: list[tuple[str, str, Path]]) ->
             where = "--text" if args.text is not None else f"{args.text_file}, id {uid}"
             raise CLIError(f"{where}: {exc}") from None
     try:
-        reference = synth.reference_mel(args.reference_audio)
+        latent = synth.reference_latent(args.reference_audio, args.speaker)
     except AudioError as exc:
         raise CLIError(f"--reference-audio: {exc}") from None
+    except ValueError as exc:
+        raise CLIError(f"--speaker: {exc}") from None
     rate = synth.config.audio.sample_rate
     for uid, text, path in items:
         start = time.time()
-        wav = synth.vocoder(synth.synthesize_mel(text, reference, args.speed, args.language))
+        wav = synth.vocoder(synth.synthesize_mel(text, speed=args.speed, speaker_latent=latent,
+                                                 language=args.language))
         write_wav(path, wav, rate)
         print(f"{path}  {len(wav) / rate:.2f} s audio  ({time.time() - start:.1f} s)  {text}",
               flush=True)

@@ -1,5 +1,10 @@
 """Deterministic, length-bucketed batches with a same-speaker reference for every item.
 
+The reference is a random crop (``data.reference_max_frames`` frames, the length inference
+uses too) of ANOTHER utterance of the same speaker; a speaker with a single utterance
+uses that utterance itself (counted, with one warning). Validation batchers take their
+references from the speaker's training utterances (``references=`` the training batcher).
+
 Order depends only on (seed, epoch), so a resumed run sees exactly the batches the
 uninterrupted run would have seen. Mel lengths are padded up to multiples of
 ``mel_bucket_frames`` and text to ``text_bucket_tokens``, keeping shapes few.
@@ -7,6 +12,7 @@ uninterrupted run would have seen. Mel lengths are padded up to multiples of
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 import numpy as np
@@ -14,6 +20,8 @@ import numpy as np
 from myxtts.audio.features import MelStats
 from myxtts.config.config import DataConfig
 from myxtts.data.features_cache import Example
+
+log = logging.getLogger(__name__)
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -24,7 +32,8 @@ class Batcher:
     """Builds padded numpy batches from prepared examples."""
 
     def __init__(self, examples: list[Example], stats: MelStats, data: DataConfig,
-                 seed: int, shuffle: bool = True, batch_size: int | None = None):
+                 seed: int, shuffle: bool = True, batch_size: int | None = None,
+                 references: "Batcher | None" = None):
         if not examples:
             raise ValueError("no examples to batch")
         self.examples = examples
@@ -37,6 +46,27 @@ class Batcher:
         for i, e in enumerate(examples):
             by_speaker[e.speaker].append(i)
         self.by_speaker = dict(by_speaker)
+        self.references = references
+        self.lone_speakers, self.unseen_speakers = self._check_reference_pools()
+
+    def _check_reference_pools(self) -> tuple[list[str], list[str]]:
+        """Speakers whose reference is the utterance itself, and (with ``references``)
+        speakers without training utterances; warns once about each kind."""
+        known = self.references.by_speaker if self.references is not None else {}
+        unseen = sorted(s for s in self.by_speaker if self.references is not None
+                        and s not in known)
+        lone = sorted(s for s, idx in self.by_speaker.items()
+                      if len(idx) == 1 and (self.references is None or s in unseen))
+        what = "training" if self.references is None else "validation"
+        if unseen:
+            log.warning("%d of %d validation speakers have no training utterances (%s): "
+                        "their references come from their other validation utterances",
+                        len(unseen), len(self.by_speaker), _names(unseen))
+        if lone:
+            log.warning("%d of %d %s speakers have only one utterance (%s): it is used as its "
+                        "own reference, so for them the speaker latent can copy the target",
+                        len(lone), len(self.by_speaker), what, _names(lone))
+        return lone, unseen
 
     @property
     def batches_per_epoch(self) -> int:
@@ -61,10 +91,16 @@ class Batcher:
         return batches
 
     def reference_for(self, index: int, rng: np.random.Generator) -> np.ndarray:
-        """A random crop of another utterance by the same speaker (itself if it is alone)."""
-        pool = self.by_speaker[self.examples[index].speaker]
-        others = [j for j in pool if j != index] or [index]
-        mel = self.mels[others[int(rng.integers(len(others)))]]
+        """A random crop of another utterance by the same speaker: from the training
+        utterances when ``references`` is set and knows the speaker; else another utterance
+        of this batcher (the utterance itself if it is the speaker's only one)."""
+        speaker = self.examples[index].speaker
+        if self.references is not None and speaker in self.references.by_speaker:
+            mels, others = self.references.mels, self.references.by_speaker[speaker]
+        else:
+            mels = self.mels
+            others = [j for j in self.by_speaker[speaker] if j != index] or [index]
+        mel = mels[others[int(rng.integers(len(others)))]]
         limit = self.data.reference_max_frames
         if mel.shape[0] > limit:
             start = int(rng.integers(mel.shape[0] - limit + 1))
@@ -101,3 +137,8 @@ class Batcher:
                 continue
             rng = np.random.default_rng([self.seed, epoch, b, 7])
             yield b, self.make_batch(indices, rng)
+
+
+def _names(speakers: list[str], shown: int = 5) -> str:
+    more = f", ... {len(speakers) - shown} more" if len(speakers) > shown else ""
+    return ", ".join(speakers[:shown]) + more

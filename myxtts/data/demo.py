@@ -35,6 +35,7 @@ import soundfile as sf
 
 from myxtts.data.demo_sentences import (DEMO_LANGUAGES, MAX_WORDS, MIN_WORDS,  # noqa: F401
                                         generate_sentences, held_out_sentences)
+from myxtts.data.demo_voices import espeak_args, parse_voice
 
 __all__ = ["DEFAULT_VOICES", "PERSIAN_VOICES", "DEMO_CHOICES", "MARKER", "SAMPLE_RATE",
            "DemoSummary", "generate_sentences", "held_out_sentences", "make_demo_dataset",
@@ -84,7 +85,7 @@ def _check_voices(espeak: str, voices: Sequence[str]) -> None:
     for voice in voices:
         if "|" in voice or not voice.strip():
             raise ValueError(f"voices: invalid voice name {voice!r}")
-        base, _, variant = voice.partition("+")
+        base, _, variant = parse_voice(voice)[0].partition("+")
         if variant and variant.lower() not in variants:
             raise ValueError(f"voices: espeak-ng has no variant {variant!r} (in {voice!r}); "
                              "see `espeak-ng --voices=variant`")
@@ -100,7 +101,7 @@ def _synthesize(espeak: str, job: _Job, wav_dir: Path) -> float:
     target = wav_dir / f"{job.uid}.wav"
     with tempfile.TemporaryDirectory(prefix="myxtts-demo-") as tmp:
         raw = Path(tmp) / "raw.wav"
-        proc = subprocess.run([espeak, "-b", "1", "-v", job.voice, "-s", str(job.speed),
+        proc = subprocess.run([espeak, "-b", "1", *espeak_args(job.voice, job.speed),
                                "-w", str(raw)], input=job.normalized.encode("utf-8"),
                               capture_output=True, check=False, timeout=120)
         if proc.returncode != 0 or not raw.is_file():
@@ -121,7 +122,7 @@ def _synthesize(espeak: str, job: _Job, wav_dir: Path) -> float:
 
 
 def _voice_language(voice: str) -> str | None:
-    base = voice.partition("+")[0].strip().lower()
+    base = voice.split(":")[0].partition("+")[0].strip().lower()  # a spec: voice+variant:pNN
     return next((lang for lang in DEMO_LANGUAGES if base.split("-")[0] == lang), None)
 
 

@@ -107,7 +107,7 @@ def build_data(config: XTTSConfig, train_path: str | Path, val_path: str | Path 
     stats = stats or MelStats.from_mels([e.mel for e in train_ex])
     seed = config.training.seed
     train = Batcher(train_ex, stats, config.data, seed, shuffle=True)
-    val = Batcher(val_ex, stats, config.data, seed, shuffle=False)
+    val = Batcher(val_ex, stats, config.data, seed, shuffle=False, references=train)
     log.info("data: %d training and %d validation utterances, %d speakers", len(train_ex),
              len(val_ex), len(train.by_speaker))
     return DataBundle(tokenizer, stats, train, val, train_ex, val_ex)

@@ -1,10 +1,13 @@
 """Free-running evaluation on held-out sentences: synthesise, then score against ground truth.
 
-Scores are MCD-DTW against a ground-truth recording of the same sentence and, when the
+Scores are MCD-DTW against a ground-truth recording of the same sentence; when the
 optional offline recogniser is installed and reads the item's language, the character
 error rate of its transcript next to its CER on the ground truth (the ratio says how much
-of the error is the model's). The bundled recogniser is Whisper tiny.en, so Persian items
-get MCD-DTW only. Every score is also summarised per language.
+of the error is the model's); and, with a :class:`~myxtts.evaluation.speaker.SpeakerJudge`
+(extra ``[speaker]``), the speaker similarity to the item's voice and speaker-identification
+accuracy among all voices, per group of items (e.g. ``training`` and ``unseen`` voices).
+The bundled recogniser is Whisper tiny.en, so Persian items get no CER. MCD and CER are
+also summarised per language.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class HeldOutItem:
     ground_truth: np.ndarray
     sample_rate: int
     language: str = ""  # "" = the synthesizer's default language
+    voice: str = ""     # the voice to clone (speaker metrics need it)
+    group: str = ""     # e.g. "training" or "unseen" voices: speaker metrics per group
 
 
 @dataclass
@@ -44,16 +49,22 @@ class ItemScore:
     seconds: float
     language: str = ""
     ground_truth_cer: float | None = None
+    voice: str = ""
+    speaker_similarity: float | None = None
+    identified_as: str | None = None
 
 
 def espeak_ground_truth(text: str, voice: str, sample_rate: int, speed: int = 165) -> np.ndarray:
-    """Speak ``text`` with espeak-ng (the voice the demo data uses) as float32 audio."""
+    """Speak ``text`` with espeak-ng (the voice the demo data uses, a demo voice spec such as
+    ``en-us+f1:p80``) as float32 audio."""
+    from myxtts.data.demo_voices import espeak_args
+
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng not found: apt-get install espeak-ng")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gt.wav"
-        subprocess.run([espeak, "-b", "1", "-v", voice, "-s", str(speed), "-w", str(path)],
+        subprocess.run([espeak, "-b", "1", *espeak_args(voice, speed), "-w", str(path)],
                        input=text.encode("utf-8"), check=True, capture_output=True)
         wav, rate = sf.read(path, dtype="float32")
     if rate != sample_rate:
@@ -85,12 +96,14 @@ def _summary(scores: list[ItemScore]) -> dict:
 
 
 def evaluate(synthesizer, items: list[HeldOutItem], recognizer=None,
-             save_dir: str | Path | None = None) -> dict:
-    """Score ``synthesizer`` on ``items``; returns per-item scores, their summary and a
-    summary per language (``by_language``; ``cer_note`` says why a language has no CER)."""
+             save_dir: str | Path | None = None, speaker_judge=None) -> dict:
+    """Score ``synthesizer`` on ``items``; returns per-item scores, their summary, a
+    summary per language (``by_language``; ``cer_note`` says why a language has no CER)
+    and, with ``speaker_judge``, speaker metrics per group (``speaker``)."""
     scores: list[ItemScore] = []
     default = getattr(synthesizer, "default_language", "en")
     backend = None
+    embeddings = []
     for item in items:
         language = item.language or default
         kwargs = {"language": item.language} if item.language else {}
@@ -107,8 +120,13 @@ def evaluate(synthesizer, items: list[HeldOutItem], recognizer=None,
             cer = char_error_rate(item.text, transcript)
             gt_cer = char_error_rate(item.text, recognizer.transcribe(item.ground_truth,
                                                                       item.sample_rate))
-        scores.append(ItemScore(item.id, item.text, float(mcd), cer, transcript,
-                                len(wav) / rate, language, gt_cer))
+        score = ItemScore(item.id, item.text, float(mcd), cer, transcript, len(wav) / rate,
+                          language, gt_cer, item.voice)
+        if speaker_judge is not None:
+            embeddings.append(speaker_judge.embed(wav, rate))
+            score.speaker_similarity, score.identified_as = speaker_judge.judge(
+                embeddings[-1], item.voice)
+        scores.append(score)
     by_language = {}
     for language in dict.fromkeys(s.language for s in scores):
         part = _summary([s for s in scores if s.language == language])
@@ -117,5 +135,7 @@ def evaluate(synthesizer, items: list[HeldOutItem], recognizer=None,
                                 f"the recogniser reads {getattr(recognizer, 'language', 'en')} "
                                 f"only (Whisper tiny.en): MCD-DTW only")
         by_language[language] = part
+    speaker = None if speaker_judge is None else speaker_judge.summary(
+        embeddings, [i.voice for i in items], [i.group for i in items])
     return {**_summary(scores), "mcd_backend": backend, "by_language": by_language,
-            "items": [asdict(s) for s in scores]}
+            "speaker": speaker, "items": [asdict(s) for s in scores]}

@@ -56,15 +56,15 @@ class ARXTTSModel(XTTSModel):
             "decoder_lengths": dec_lengths,
         }
 
-    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0,
-                 max_frames=None, language_ids=None):
+    def generate(self, text_ids, text_lengths, ref_mel=None, ref_lengths=None, speed=1.0,
+                 max_frames=None, language_ids=None, speaker_latent=None):
         """Greedy autoregressive synthesis until every item's stop probability passes
         ``stop_threshold`` or ``max_decoder_steps`` (or ``max_frames``, if smaller) frames.
         ``speed`` is ignored."""
         r = self.config.reduction_factor
         text_mask, _, encoded, speaker, _, _ = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
-            language_ids=language_ids)
+            language_ids=language_ids, speaker_latent=speaker_latent)
         batch = tf.shape(text_ids)[0]
         previous = tf.zeros([batch, 1, self.n_mels], encoded.dtype)
         lengths = tf.fill([batch], -1)

@@ -56,13 +56,21 @@ class XTTSModel(keras.Model):
             language_ids = tf.zeros([tf.shape(text_ids)[0]], tf.int32)
         return self.language_embedding(language_ids)
 
+    def speaker_posterior(self, ref_mel, ref_lengths, training=False):
+        """Mean and log-variance ``[B, latent_dim]`` of the speaker latent of reference mels."""
+        ref_mask = tf.sequence_mask(ref_lengths, tf.shape(ref_mel)[1])
+        return self.reference_encoder(ref_mel, ref_mask, training=training)
+
     def _encode(self, text_ids, text_lengths, ref_mel, ref_lengths, training, sample,
-                language_ids=None):
+                language_ids=None, speaker_latent=None):
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
         embedded, encoded = self.text_encoder(text_ids, text_mask, training=training,
                                               language=self._language(text_ids, language_ids))
-        ref_mask = tf.sequence_mask(ref_lengths, tf.shape(ref_mel)[1])
-        mu, logvar = self.reference_encoder(ref_mel, ref_mask, training=training)
+        if speaker_latent is None:
+            mu, logvar = self.speaker_posterior(ref_mel, ref_lengths, training=training)
+        else:  # a given latent (averaged clips, a trained speaker's mean): no reference mel
+            mu = tf.convert_to_tensor(speaker_latent, tf.float32)
+            logvar = tf.zeros_like(mu)
         z = mu
         if sample:
             z = mu + tf.exp(0.5 * logvar) * keras.random.normal(tf.shape(mu), seed=self.latent_seed)
@@ -114,11 +122,13 @@ class XTTSModel(keras.Model):
         mask = tf.sequence_mask(text_lengths, tf.shape(log_duration_pred)[1])
         return tf.cast(frames, tf.int32) * tf.cast(mask, tf.int32)
 
-    def generate(self, text_ids, text_lengths, ref_mel, ref_lengths, speed=1.0,
-                 max_frames=None, language_ids=None):
+    def generate(self, text_ids, text_lengths, ref_mel=None, ref_lengths=None, speed=1.0,
+                 max_frames=None, language_ids=None, speaker_latent=None):
         """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``.
 
         ``language_ids`` ``[B]`` pick each item's language (None = language 0, the default).
+        The voice is ``speaker_latent`` ``[B, latent_dim]`` when given, else the posterior
+        mean of the reference mels.
 
         With ``max_frames``, an item whose predicted durations add up to more frames is
         sped up to about that length (at most ``max_frames`` plus one frame per token),
@@ -126,7 +136,7 @@ class XTTSModel(keras.Model):
         """
         _, _, encoded, speaker, _, _ = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
-            language_ids=language_ids)
+            language_ids=language_ids, speaker_latent=speaker_latent)
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
         log_dur = self.duration_predictor(encoded, text_mask, training=False)
         durations = self.predict_durations(log_dur, text_lengths, speed)

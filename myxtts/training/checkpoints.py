@@ -5,6 +5,10 @@ iteration count), the loss module's state (EMA, spike window, adaptive weights),
 training position (step, epoch, batch within epoch, wall time, early-stopping state)
 and, as string variables, the resolved config YAML, the symbol table and the mel
 statistics. Inference reads it through :func:`read_metadata` without the trainer.
+
+Checkpoints saved by the trainer also hold a ``speakers`` part: the JSON table of mean
+speaker latents (:class:`~myxtts.models.speaker_latents.SpeakerLatents`). Older checkpoints
+lack it; :func:`restore_checkpoint` accepts them and ``read_metadata`` reports ``None``.
 """
 
 from __future__ import annotations
@@ -45,8 +49,20 @@ class TrainingState(tf.Module):
         self.mel_stats_json = tf.Variable(mel_stats_json, trainable=False, name="mel_stats_json")
 
 
+class SpeakerStore(tf.Module):
+    """The speaker-latent table (JSON; empty until the trainer first saves one)."""
+
+    def __init__(self):
+        super().__init__(name="speaker_store")
+        self.latents_json = tf.Variable("", trainable=False, name="latents_json")
+
+
+_SPEAKERS_TENSOR = "speakers/latents_json/.ATTRIBUTES/VARIABLE_VALUE"
+_PARTS = ("model", "rng", "optimizer", "loss_state", "state")
+
+
 def make_checkpoint(model, optimizer=None, loss_fn=None, state: TrainingState | None = None,
-                    rng: bool = True):
+                    rng: bool = True, speakers: SpeakerStore | None = None):
     """The ``tf.train.Checkpoint`` object graph every MyXTTS checkpoint uses.
 
     Inference passes only the model (and ``rng=False``): random-number states matter
@@ -64,7 +80,23 @@ def make_checkpoint(model, optimizer=None, loss_fn=None, state: TrainingState | 
         parts["loss_state"] = loss_fn
     if state is not None:
         parts["state"] = state
+    if speakers is not None:
+        parts["speakers"] = speakers
     return tf.train.Checkpoint(**parts)
+
+
+def restore_checkpoint(checkpoint: tf.train.Checkpoint, prefix: str) -> None:
+    """Restore ``prefix`` into ``checkpoint``, asserting that every object was matched.
+
+    A checkpoint saved before speaker latents were stored restores everything else; the
+    ``speakers`` part is then emptied.
+    """
+    speakers = getattr(checkpoint, "speakers", None)
+    if speakers is not None and not tf.train.load_checkpoint(prefix).has_tensor(_SPEAKERS_TENSOR):
+        speakers.latents_json.assign("")
+        checkpoint = tf.train.Checkpoint(**{name: getattr(checkpoint, name) for name in _PARTS
+                                            if hasattr(checkpoint, name)})
+    checkpoint.restore(prefix).assert_existing_objects_matched()
 
 
 def resolve_checkpoint(path: str | Path) -> str:
@@ -82,7 +114,8 @@ def resolve_checkpoint(path: str | Path) -> str:
 
 
 def read_metadata(path: str | Path) -> dict:
-    """Config YAML, symbols and mel statistics stored in a checkpoint, plus its step."""
+    """Config YAML, symbols and mel statistics stored in a checkpoint, plus its step and
+    ``speaker_latents_json`` (empty for checkpoints without a speaker-latent table)."""
     prefix = resolve_checkpoint(path)
     try:
         reader = tf.train.load_checkpoint(prefix)
@@ -97,4 +130,6 @@ def read_metadata(path: str | Path) -> dict:
     meta["step"] = int(reader.get_tensor("state/step/.ATTRIBUTES/VARIABLE_VALUE"))
     meta["symbols"] = json.loads(meta["symbols_json"])
     meta["mel_stats"] = json.loads(meta["mel_stats_json"])
+    meta["speaker_latents_json"] = (reader.get_tensor(_SPEAKERS_TENSOR).decode("utf-8")
+                                    if reader.has_tensor(_SPEAKERS_TENSOR) else "")
     return meta

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from myxtts.training import BEST_DIR
+from myxtts.training.checkpoints import restore_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class CheckpointKeeper:
         path = self.latest.latest_checkpoint
         if path is None:
             return None
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        restore_checkpoint(self.checkpoint, path)
         return path
 
 

@@ -30,8 +30,10 @@ from myxtts.data.pipeline import DataBundle, build_data
 from myxtts.models.factory import build_model
 from myxtts.text.symbols import SymbolTable
 from myxtts.text.tokenizer import Tokenizer
-from myxtts.training.checkpoints import (CheckpointError, TrainingState, make_checkpoint,
-                                         read_metadata, resolve_checkpoint)
+from myxtts.models.speaker_latents import speaker_latent_table
+from myxtts.training.checkpoints import (CheckpointError, SpeakerStore, TrainingState,
+                                         make_checkpoint, read_metadata, resolve_checkpoint,
+                                         restore_checkpoint)
 from myxtts.training.losses import XTTSLoss
 from myxtts.training.precision import choose_precision
 from myxtts.training.run_log import RunLogger
@@ -134,7 +136,9 @@ class XTTSTrainer:
         self.state = TrainingState(cfg.to_yaml(), self.data.tokenizer.symbols.to_json(),
                                    json.dumps(self.data.stats.to_list()))
         self.state.steering_weights_json.assign(json.dumps(dict(self.loss_fn.base_weights)))
-        self.checkpoint = make_checkpoint(self.model, self.optimizer, self.loss_fn, self.state)
+        self.speakers = SpeakerStore()
+        self.checkpoint = make_checkpoint(self.model, self.optimizer, self.loss_fn, self.state,
+                                          speakers=self.speakers)
         self.keeper = CheckpointKeeper(self.checkpoint, self.run_dir,
                                        cfg.training.keep_checkpoints,
                                        lambda: self.model.weights + self.optimizer.variables)
@@ -152,7 +156,7 @@ class XTTSTrainer:
 
     def _restore(self, prefix: str) -> None:
         try:
-            self.checkpoint.restore(prefix).assert_existing_objects_matched()
+            restore_checkpoint(self.checkpoint, prefix)
         except (AssertionError, ValueError, tf.errors.OpError) as exc:
             raise CheckpointError(f"{prefix}: checkpoint does not match this model/config "
                                   f"({str(exc).splitlines()[0]})") from exc
@@ -426,6 +430,7 @@ class XTTSTrainer:
         if loss < previous:
             self.state.best_saved_val_loss.assign(loss)  # stored in the best checkpoint too
             self.state.wall_time.assign(logger.wall_time)
+            self._store_speaker_latents(step)
             path, problem = self.keeper.save(step, best=True)
             if path:
                 logger.event(step, "best_checkpoint", f"val_loss {loss:.4f}: saved {path}",
@@ -451,9 +456,17 @@ class XTTSTrainer:
             return True
         return False
 
+    def _store_speaker_latents(self, step: int) -> None:
+        """Put each training speaker's mean latent (and their mean) into the checkpoint."""
+        train = self.data.train
+        mels = {name: [train.mels[i] for i in idx] for name, idx in train.by_speaker.items()}
+        table = speaker_latent_table(self.model, mels, self.config.data.reference_max_frames, step)
+        self.speakers.latents_json.assign(table.to_json())
+
     def _save(self, logger, step) -> str:
         """Save ``ckpt-<step>`` (unless the weights are not finite: logged, returns "")."""
         self.state.wall_time.assign(logger.wall_time)
+        self._store_speaker_latents(step)
         path, problem = self.keeper.save(step)
         if problem:
             logger.event(step, "save_skipped", f"checkpoint not saved: {problem}")
