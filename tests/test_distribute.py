@@ -25,6 +25,10 @@ from myxtts.training.run_log import JSONL_LOG
 
 TIMEOUT = 400  # seconds for one training subprocess (a few seconds of steps, mostly start-up)
 STEPS, FIRST = 3, 2  # the reference trains STEPS steps; the multi-worker run FIRST, then resumes
+#: Weights after STEPS steps, several replicas vs one device: half of one Adam step at the
+#: peak learning rate (1e-3). Rounding differences of the summation order reach ~1.4e-4
+#: for the odd weight (Adam normalises tiny gradients); a wrong update would be ~1e-3.
+WEIGHT_ATOL = 5e-4
 
 # Calls the CLI's main in this process after configuring logical CPU devices; dumps the
 # trained weights (the chief's and the other worker's) for comparison.
@@ -205,7 +209,7 @@ def test_two_logical_cpus_match_one_device_at_the_same_global_batch(demo, refere
     one, two = losses(ref_run), losses(tmp_path / "run")
     assert sorted(two) == sorted(one) == list(range(1, STEPS + 1))
     np.testing.assert_allclose([two[s] for s in one], list(one.values()), rtol=1e-4, atol=1e-5)
-    assert max_abs_difference(weights(tmp_path / "weights"), weights(ref_dump)) < 1e-4
+    assert max_abs_difference(weights(tmp_path / "weights"), weights(ref_dump)) < WEIGHT_ATOL
 
 
 def test_two_workers_train_in_step_write_once_and_resume(demo, reference, tmp_path):
@@ -257,4 +261,4 @@ def test_two_workers_train_in_step_write_once_and_resume(demo, reference, tmp_pa
     one, two = losses(ref_run), losses(run)
     assert sorted(two) == sorted(one)
     np.testing.assert_allclose([two[s] for s in one], list(one.values()), rtol=1e-4, atol=1e-5)
-    assert max_abs_difference(weights(tmp_path / "resumed0"), weights(ref_dump)) < 1e-4
+    assert max_abs_difference(weights(tmp_path / "resumed0"), weights(ref_dump)) < WEIGHT_ATOL
