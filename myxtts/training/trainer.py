@@ -280,7 +280,7 @@ class XTTSTrainer:
                 "steps of the run, including those already trained)")
         logger = RunLogger(self.run_dir, float(self.state.wall_time.numpy()))
         self.logger = logger
-        if cfg.tensorboard and self.cluster.is_chief:  # scalars mirrored from the logger; samples after validation
+        if cfg.tensorboard and self.cluster.is_chief:  # scalars from the logger; samples
             from myxtts.training.tensorboard import attach_tensorboard
             attach_tensorboard(self, logger)
         self.run_dir.mkdir(parents=True, exist_ok=True)
