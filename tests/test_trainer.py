@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,10 +94,8 @@ def test_overfit_one_batch(demo, tmp_path):
     shortest = sorted(range(len(train.examples)), key=lambda i: train.mels[i].shape[0])[:4]
     batch = train.make_batch(shortest, np.random.default_rng(0))
     trainer.optimizer.learning_rate.assign(config.training.learning_rate)
-    start = time.perf_counter()
     history = [{k: float(v) for k, v in trainer.steps.train_step(batch).items()}
                for _ in range(400)]
-    elapsed = time.perf_counter() - start
     first, last = history[0], history[-10:]
     end = {k: np.mean([h[k] for h in last]) for k in first}
     assert all(h["finite"] == 1.0 for h in history)
@@ -106,7 +103,6 @@ def test_overfit_one_batch(demo, tmp_path):
     assert end["loss"] <= 0.10 * first["loss"], (first["loss"], end["loss"])
     for term in ("stop_loss", "alignment_loss", "duration_loss"):
         assert end[term] < 0.05 * first[term], (term, first[term], end[term])
-    assert elapsed < 120, f"overfit test took {elapsed:.0f} s"
 
 
 # ------------------------------------------------------------------ shared runs

@@ -23,7 +23,7 @@ from myxtts.cli.run_dir import check_new_run_dir, check_resume_target
 from myxtts.cli.runtime import EXIT_INTERRUPTED, CLIError, configure_runtime, fail
 from myxtts.cli.train_config import (DEMO_DIR, FLAG_KEYS, config_from_yaml_text, flag_overrides,
                                      resolve_train_config, with_default_train_data)
-from myxtts.config.config import DATA_FORMATS, ConfigError, XTTSConfig
+from myxtts.config.config import DATA_FORMATS, DISTRIBUTE_MODES, ConfigError, XTTSConfig
 from myxtts.config.presets import list_model_sizes, list_optimization_levels
 from myxtts.data.metadata import DatasetError
 from myxtts.training import BEST_DIR
@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume-checkpoint", metavar="PATH|latest",
                      help="continue from a checkpoint prefix (DIR/ckpt-500), a run directory, "
                           "or 'latest' (the newest checkpoint in --checkpoint-dir)")
+    run.add_argument("--distribute", choices=DISTRIBUTE_MODES,
+                     help="tf.distribute strategy (sets training.distribute; default auto: "
+                          "mirrored over several local GPUs, else one device; multi_worker "
+                          "reads TF_CONFIG, see docs/TRAINING.md). --batch-size is the global "
+                          "batch, split evenly over the replicas")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -140,6 +145,7 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
         check_resume_target(run_dir, prefix, step)
     else:
         check_new_run_dir(run_dir)
+    strategy = _create_strategy(config.training.distribute)  # before any other TF op
     train_data = Path(config.data.train_data)
     if train_data == DEMO_DIR:
         from myxtts.data.demo import make_demo_dataset
@@ -156,12 +162,13 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
              config.model.size, config.training.optimization_level, train_data,
              f"; resuming {prefix} (step {step})" if prefix else "")
     start = time.time()
-    trainer = XTTSTrainer(config, run_dir)
+    trainer = XTTSTrainer(config, run_dir, strategy=strategy)
     try:
         trainer.prepare_data(train_data, config.data.val_data or None, resume=prefix)
         trainer.build()
     except CheckpointError as exc:
         raise CLIError(str(exc)) from None
+    print(trainer.cluster.describe(trainer.data.train.batch_size), flush=True)
     try:
         summary = trainer.train(progress=not args.no_progress)
     except NothingToTrain as exc:
@@ -177,6 +184,11 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
               "--resume-checkpoint latest", file=sys.stderr)
         return SIGNAL_EXIT[summary.stop_reason]
     minutes = (time.time() - start) / 60
+    if not trainer.cluster.is_chief:
+        print(f"\nWorker {trainer.cluster.worker_index} stopped at step {summary.steps}: "
+              f"{summary.stop_reason}; {summary.steps - step} steps in {minutes:.1f} min. The "
+              f"chief (worker 0) wrote {run_dir}.")
+        return 0
     val = summary.last_val
     print(f"\nTraining stopped at step {summary.steps} (epoch {summary.epochs}): "
           f"{summary.stop_reason}; this session ran {summary.steps - step} steps in "
@@ -195,6 +207,16 @@ def _train(args: argparse.Namespace, config: XTTSConfig, run_dir: Path,
     print(f"Continue:    python3 train_main.py --checkpoint-dir {run_dir} "
           f"--resume-checkpoint latest --max-steps N")
     return 0
+
+
+def _create_strategy(mode: str):
+    """The tf.distribute strategy of ``training.distribute`` (imports TensorFlow)."""
+    from myxtts.training.distribute import DistributeError, create_strategy
+
+    try:
+        return create_strategy(mode)
+    except DistributeError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ Order, later steps win:
 2. ``--model-size`` (when resuming it must equal the checkpoint's size);
 3. ``--optimization-level``;
 4. explicit flags (``--lr``, ``--batch-size``, ``--epochs``, ``--max-steps``,
-   ``--max-minutes``, ``--seed``, ``--train-data``, ``--val-data``);
+   ``--max-minutes``, ``--seed``, ``--train-data``, ``--val-data``, ``--distribute``);
 5. ``--set section.key=value`` overrides, in the order given.
 
 Steps 4 and 5 are applied together and validated once, so ``--set`` can repair a
@@ -41,6 +41,7 @@ FLAG_KEYS: dict[str, str] = {
     "val_data": "data.val_data",
     "data_format": "data.format",
     "strict": "data.strict",
+    "distribute": "training.distribute",
 }
 
 

@@ -31,6 +31,8 @@ from myxtts.config.presets import (
 DATA_FORMATS = ("auto", "ljspeech", "split", "vctk", "libritts", "filelist")
 #: Languages with a normaliser and an espeak-ng voice (see myxtts.text.normalizers).
 LANGUAGES = ("en", "fa")
+#: Values of `training.distribute` (see myxtts.training.distribute).
+DISTRIBUTE_MODES = ("auto", "none", "mirrored", "multi_worker")
 
 __all__ = ["AudioConfig", "TextConfig", "DataConfig", "ModelConfig", "TrainingConfig",
            "XTTSConfig", "ConfigError", "SECTIONS", "field_docs"]
@@ -273,6 +275,10 @@ class TrainingConfig(_Section):
     mixed_precision: str = _f("auto", "Precision policy; 'auto' picks one for the device.",
                               choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     jit_compile: bool = _f(False, "XLA-compile the training step.")
+    distribute: str = _f("auto", "tf.distribute strategy: auto = mirrored when several GPUs are "
+                         "visible, else one device; mirrored = all local GPUs (or logical CPU "
+                         "devices); multi_worker = several machines, from TF_CONFIG. "
+                         "data.batch_size is the global batch.", choices=DISTRIBUTE_MODES)
     seed: int = _f(1234, "Random seed for initialisation, shuffling and splits.", ge=0)
     optimization_level: str = _f("basic", "Optimization level (see presets.OPTIMIZATION_LEVELS).",
                                  choices=OPTIMIZATION_LEVELS)

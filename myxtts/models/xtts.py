@@ -17,6 +17,22 @@ from myxtts.models.encoders import ReferenceEncoder, TextEncoder
 from myxtts.models.layers import apply_mask
 
 
+def _latent_noise(shape, seed) -> tf.Tensor:
+    """Standard-normal noise for this replica's rows of the global batch.
+
+    Under ``tf.distribute`` every replica reads the same seed state, so each drawing
+    ``shape`` would repeat the others' noise. Replica ``i`` of ``n`` trains on rows ``i::n``
+    of the global batch (see ``myxtts.training.step``): drawing the global batch's noise and
+    keeping those rows gives every row its own noise, the same as on one device.
+    """
+    ctx = tf.distribute.get_replica_context()
+    n = ctx.num_replicas_in_sync if ctx is not None else 1
+    if n == 1:
+        return keras.random.normal(shape, seed=seed)
+    full = keras.random.normal(tf.concat([shape[:1] * n, shape[1:]], 0), seed=seed)
+    return full[ctx.replica_id_in_sync_group::n]
+
+
 class XTTSModel(keras.Model):
     """Voice-cloning TTS model (non-autoregressive decoding with learned durations)."""
 
@@ -73,7 +89,7 @@ class XTTSModel(keras.Model):
             logvar = tf.zeros_like(mu)
         z = mu
         if sample:
-            z = mu + tf.exp(0.5 * logvar) * keras.random.normal(tf.shape(mu), seed=self.latent_seed)
+            z = mu + tf.exp(0.5 * logvar) * _latent_noise(tf.shape(mu), self.latent_seed)
         speaker = tf.cast(self.speaker_projection(z), encoded.dtype)[:, None, :]
         encoded = apply_mask(encoded + speaker, text_mask)
         return text_mask, embedded, encoded, speaker, mu, logvar

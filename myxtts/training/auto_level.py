@@ -178,7 +178,9 @@ def attach_auto_level(trainer) -> AutoLevelCallback:
 
         first, last = int(trainer.state.schedule_start.numpy()), int(trainer.state.step.numpy())
         if last > 0:
-            history, restarts = _logged_history(Path(trainer.run_dir) / JSONL_LOG, first, last)
+            # The chief's log: another worker writes to a scratch directory.
+            run_dir = Path(getattr(trainer, "shared_run_dir", trainer.run_dir))
+            history, restarts = _logged_history(run_dir / JSONL_LOG, first, last)
             callback.detector.history.extend(history)
             callback.restarts.extend(restarts)
     trainer.callbacks.append(callback)

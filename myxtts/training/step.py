@@ -2,10 +2,11 @@
 
 Both call the loss module (:class:`~myxtts.training.losses.XTTSLoss`), the one loss path:
 gradients use its dampened, adaptively weighted total, reports its base-weighted
-(steering) ``loss`` and each floor-free term; clipping is by
-global norm against a variable (so a level switch can change it without retracing);
-non-finite steps are skipped (counted by the caller); with ``mixed_float16`` the
-optimizer is a ``LossScaleOptimizer`` and clipping is done in the scaled domain.
+(steering) ``loss`` and each floor-free term; clipping is by the global norm of the
+global batch's gradient (summed over replicas first) against a variable (so a level
+switch can change it without retracing); non-finite steps are skipped (counted by the
+caller); with ``mixed_float16`` the optimizer is a ``LossScaleOptimizer`` and clipping is
+done in the scaled domain.
 """
 
 from __future__ import annotations
@@ -92,10 +93,18 @@ class StepFunctions:
         grads = tape.gradient(grad_loss, variables)
         grads = [tf.zeros_like(v) if g is None else tf.cast(g, v.dtype)
                  for g, v in zip(grads, variables)]
+        if self.replicas > 1:
+            # Norm and clipping of the global batch's gradient (the sum over replicas), as
+            # on one device, not of each replica's share. The optimizer sums what replicas
+            # pass it again: each passes 1/n of the clipped sum (exact for n = 2, 4, 8...).
+            grads = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, grads)
         loss_scale = tf.cast(self.optimizer.dynamic_scale, tf.float32) if self.loss_scaled else 1.0
         raw_norm = tf.linalg.global_norm(grads)
         grads, _ = tf.clip_by_global_norm(grads, self.clip_norm * loss_scale)
         finite = tf.math.is_finite(report["loss"]) & tf.math.is_finite(raw_norm)
+        if self.replicas > 1:
+            grads = [tf.convert_to_tensor(g) / self.replicas for g in grads]
         if self.loss_scaled:
             self.optimizer.apply(grads, variables)  # skips non-finite steps itself
         elif self.replicas > 1:
@@ -133,3 +142,15 @@ class StepFunctions:
         if "attn_logprob" in outputs:
             report["alignment_score"] = alignment_score(outputs, batch)
         return report
+
+    def validate(self, batches) -> dict:
+        """Mean of every loss term and the alignment score over ``(index, batch)`` pairs,
+        weighted by batch size; loss keys get a ``val_`` prefix."""
+        totals: dict[str, float] = {}
+        weights = 0
+        for _, batch in batches:
+            n = len(batch["text_lengths"])
+            for k, v in self.eval_step(batch).items():
+                totals[k] = totals.get(k, 0.0) + float(v) * n
+            weights += n
+        return {("val_" + k if k.endswith("loss") else k): v / weights for k, v in totals.items()}

@@ -34,6 +34,8 @@ from myxtts.models.speaker_latents import speaker_latent_table
 from myxtts.training.checkpoints import (CheckpointError, SpeakerStore, TrainingState,
                                          make_checkpoint, read_metadata, resolve_checkpoint,
                                          restore_checkpoint)
+from myxtts.training.distribute import (agreed_stop_reason, cluster_info, mean_over_workers,
+                                        remove_scratch, write_dir)
 from myxtts.training.losses import XTTSLoss
 from myxtts.training.precision import choose_precision
 from myxtts.training.run_log import RunLogger
@@ -47,6 +49,7 @@ _SCHEDULE_FIELDS = {"learning_rate", "min_learning_rate", "warmup_steps", "sched
                     "cosine_restarts", "scheduler_params", "optimization_level"}
 #: Stop after this many roll-backs that did not get past the restored step.
 MAX_FUTILE_ROLLBACKS = 3
+_STOP_REASONS = ("SIGTERM", "SIGINT", "max_steps", "epochs", "max_minutes")
 
 
 class NothingToTrain(ValueError):
@@ -68,13 +71,16 @@ class TrainingSummary:
 
 
 class XTTSTrainer:
-    """Custom-loop trainer for :class:`~myxtts.models.xtts.XTTSModel`."""
+    """Custom-loop trainer for :class:`~myxtts.models.xtts.XTTSModel`. With several workers
+    only the chief writes ``run_dir`` (see :mod:`myxtts.training.distribute`)."""
 
     def __init__(self, config: XTTSConfig, run_dir: str | Path = "runs/default",
                  strategy: tf.distribute.Strategy | None = None):
         self.config = config
-        self.run_dir = Path(run_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
+        self.cluster = cluster_info(self.strategy)
+        self.shared_run_dir = Path(run_dir)
+        self.run_dir = Path(write_dir(run_dir, self.cluster))  # where this process writes
         self.data: DataBundle | None = None
         self.model = None
         self.optimizer = None
@@ -278,7 +284,7 @@ class XTTSTrainer:
                 "steps of the run, including those already trained)")
         logger = RunLogger(self.run_dir, float(self.state.wall_time.numpy()))
         self.logger = logger
-        if cfg.tensorboard:  # scalars mirrored from the logger; samples after validation
+        if cfg.tensorboard and self.cluster.is_chief:  # scalars from the logger; samples
             from myxtts.training.tensorboard import attach_tensorboard
             attach_tensorboard(self, logger)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -289,7 +295,8 @@ class XTTSTrainer:
                      f"{'resumed' if step else 'started'} at step {step}, epoch "
                      f"{int(self.state.epoch.numpy())}, level {cfg.optimization_level}, lr "
                      f"{self._lr(step):.3g}; training to step {limit}",
-                     level=cfg.optimization_level, limit=limit,
+                     level=cfg.optimization_level, limit=limit, distribute=cfg.distribute,
+                     **self.cluster.log_fields(self.data.train.batch_size),
                      floor_free=True)  # every logged loss term reaches ~0 (diagnosis reads it)
         for event, message, extra in self._pending_events:
             logger.event(step, event, message, **extra)
@@ -311,6 +318,7 @@ class XTTSTrainer:
                      f"{self.nonfinite_steps} non-finite steps", reason=stop_reason,
                      traces=self.steps.trace_count)
         logger.close()
+        remove_scratch(self.run_dir, self.cluster)
         return TrainingSummary(step, int(self.state.epoch.numpy()), stop_reason,
                                self._last_train, self._last_val, path, self.steps.trace_count,
                                self.nonfinite_steps)
@@ -369,13 +377,11 @@ class XTTSTrainer:
 
     def _limit_reason(self, step: int, limit: int, deadline: float | None,
                       stop: GracefulStop) -> str:
-        if stop.signal_name:
-            return stop.signal_name
-        if step >= limit:
-            return self._limit_label
-        if deadline and time.time() >= deadline:
-            return "max_minutes"
-        return ""
+        """Signal, step limit or time limit; the same on every worker (a signal or the
+        clock of one worker stops them all)."""
+        reason = stop.signal_name or (self._limit_label if step >= limit else "") or (
+            "max_minutes" if deadline and time.time() >= deadline else "")
+        return agreed_stop_reason(self.strategy, self.cluster, reason, _STOP_REASONS)
 
     def _roll_back(self, logger, step: int, why: str) -> str:
         """Restore the last good checkpoint and lower the learning rate; returns a stop
@@ -412,17 +418,11 @@ class XTTSTrainer:
 
     def validate(self) -> dict:
         """Mean of every loss term and the alignment score over the validation set."""
-        totals: dict[str, float] = {}
-        weights = 0
-        for _, batch in self.data.val.batches(0):
-            n = len(batch["text_lengths"])
-            for k, v in self.steps.eval_step(batch).items():
-                totals[k] = totals.get(k, 0.0) + float(v) * n
-            weights += n
-        return {("val_" + k if k.endswith("loss") else k): v / weights for k, v in totals.items()}
+        return self.steps.validate(self.data.val.batches(0))
 
     def _validate_and_log(self, logger, step, epoch) -> dict:
-        values = self.validate()
+        # Averaged over workers, so that early stopping and best checkpoints agree.
+        values = mean_over_workers(self.strategy, self.cluster, self.validate())
         logger.validation(step, epoch, values)
         record = {"step": step, **values}
         loss = values.get("val_loss", math.inf)
