@@ -19,6 +19,21 @@ def _clean(value):
     return value
 
 
+def train_values(report: dict, metrics: dict, lr: float, nonfinite_steps: int,
+                 traces: int) -> dict:
+    """The fields of a train record: the step's report (every ``*_loss`` term, grad norm,
+    dampening scale) and the loss module's stability metrics."""
+    values = {k: v for k, v in report.items() if k.endswith("_loss")}
+    return {"loss": report["loss"], "loss_smoothed": metrics["smoothed_loss"], **values,
+            "lr": lr, "grad_norm": report["grad_norm"],
+            "dampening_scale": report["dampening_scale"],
+            **{f"adaptive_weight_{k.removesuffix('_loss')}": w
+               for k, w in metrics["adaptive_weights"].items()},
+            "loss_stability_score": metrics["loss_stability_score"],
+            "spikes": int(metrics["spike_count"]), "nonfinite_steps": nonfinite_steps,
+            "traces": traces}
+
+
 class RunLogger:
     """Appends to ``training.log`` and ``train_log.jsonl`` in the run directory.
 

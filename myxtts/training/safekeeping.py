@@ -32,6 +32,21 @@ def nonfinite_variables(variables) -> list[str]:
     return bad
 
 
+def early_stopping(state, training, val_loss: float) -> str:
+    """Count a validation against the best ``val_loss`` so far (``state.best_val_loss``,
+    ``state.bad_validations``); returns why to stop, or "" to go on."""
+    if val_loss < float(state.best_val_loss.numpy()) - training.early_stopping_min_delta:
+        state.best_val_loss.assign(val_loss)
+        state.bad_validations.assign(0)
+        return ""
+    state.bad_validations.assign_add(1)
+    patience = training.early_stopping_patience
+    if patience and int(state.bad_validations.numpy()) >= patience:
+        return (f"validation loss has not improved by {training.early_stopping_min_delta} "
+                f"for {patience} validations")
+    return ""
+
+
 class CheckpointKeeper:
     """The run's ``ckpt-<step>`` checkpoints, its best checkpoint and roll-back."""
 

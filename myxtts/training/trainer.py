@@ -38,8 +38,8 @@ from myxtts.training.distribute import (agreed_stop_reason, cluster_info, mean_o
                                         remove_scratch, write_dir)
 from myxtts.training.losses import XTTSLoss
 from myxtts.training.precision import choose_precision
-from myxtts.training.run_log import RunLogger
-from myxtts.training.safekeeping import CheckpointKeeper, GracefulStop
+from myxtts.training.run_log import RunLogger, train_values
+from myxtts.training.safekeeping import CheckpointKeeper, GracefulStop, early_stopping
 from myxtts.training.schedules import LRSchedule, schedule_from_config
 from myxtts.training.step import StepFunctions
 
@@ -193,33 +193,6 @@ class XTTSTrainer:
         # Metadata describing this run (the possibly changed config) replaces the stored one.
         self.state.config_yaml.assign(self.config.to_yaml())
         self.clip_norm.assign(self.config.training.gradient_clip_norm)
-
-    def apply_training_config(self, training, event: str, message: str, **extra) -> None:
-        """Switch training settings in place (e.g. an optimization level), mid-run.
-
-        Keeps weights, optimizer moments and loss state; applies the new loss weights and
-        toggles, clipping, learning rate and schedule (starting at the current step); the
-        train step is retraced once. Logged as ``event``.
-        """
-        step = int(self.state.step.numpy())
-        if training.optimization_level != self.config.training.optimization_level:
-            self._restart_early_stopping()
-        self.config.training = training
-        self.loss_fn.reconfigure(training)
-        self.clip_norm.assign(training.gradient_clip_norm)
-        self.optimizer.weight_decay = training.weight_decay
-        self.state.schedule_start.assign(step)
-        self.state.config_yaml.assign(self.config.to_yaml())
-        self.schedule = schedule_from_config(training, self.schedule_horizon,
-                                             self.data.train.batches_per_epoch, step)
-        traces = self.steps.trace_count
-        self.steps = StepFunctions(self.model, self.optimizer, self.loss_fn, self.strategy,
-                                   self.clip_norm, training.jit_compile)
-        self.steps.trace_count = traces
-        if getattr(self, "logger", None) is not None:
-            self.logger.event(step, event, message, level=training.optimization_level,
-                              lr=self.schedule(step), **extra)
-        self.config.save(self.run_dir / "config.yaml")
 
     def _restart_early_stopping(self) -> None:
         """A new level's loss weights put val_loss on another scale, and its settings get
@@ -403,16 +376,8 @@ class XTTSTrainer:
         return ""
 
     def _log_train(self, logger, step, epoch, report, lr) -> dict:
-        metrics = self.loss_fn.get_stability_metrics()
-        values = {k: v for k, v in report.items() if k.endswith("_loss")}
-        values = {"loss": report["loss"], "loss_smoothed": metrics["smoothed_loss"], **values,
-                  "lr": lr, "grad_norm": report["grad_norm"],
-                  "dampening_scale": report["dampening_scale"],
-                  **{f"adaptive_weight_{k.removesuffix('_loss')}": w
-                     for k, w in metrics["adaptive_weights"].items()},
-                  "loss_stability_score": metrics["loss_stability_score"],
-                  "spikes": int(metrics["spike_count"]), "nonfinite_steps": self.nonfinite_steps,
-                  "traces": self.steps.trace_count}
+        values = train_values(report, self.loss_fn.get_stability_metrics(), lr,
+                              self.nonfinite_steps, self.steps.trace_count)
         logger.train(step, epoch, values)
         return {"step": step, **values}
 
@@ -443,18 +408,10 @@ class XTTSTrainer:
         return record
 
     def _early_stop(self, val: dict, logger, step) -> bool:
-        cfg = self.config.training
-        loss = val.get("val_loss", math.inf)
-        if loss < float(self.state.best_val_loss.numpy()) - cfg.early_stopping_min_delta:
-            self.state.best_val_loss.assign(loss)
-            self.state.bad_validations.assign(0)
-            return False
-        self.state.bad_validations.assign_add(1)
-        if cfg.early_stopping_patience and int(self.state.bad_validations.numpy()) >= cfg.early_stopping_patience:
-            logger.event(step, "early_stop", f"validation loss has not improved by "
-                         f"{cfg.early_stopping_min_delta} for {cfg.early_stopping_patience} validations")
-            return True
-        return False
+        message = early_stopping(self.state, self.config.training, val.get("val_loss", math.inf))
+        if message:
+            logger.event(step, "early_stop", message)
+        return bool(message)
 
     def _store_speaker_latents(self, step: int) -> None:
         """Put each training speaker's mean latent (and their mean) into the checkpoint."""
