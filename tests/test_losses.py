@@ -415,8 +415,7 @@ def _warm(loss: XTTSLoss, report, level: float) -> None:
 @pytest.mark.parametrize(
     "field,value",
     [
-        ("use_huber_loss", False),
-        ("huber_delta", 0.1),
+        ("use_huber_loss", True),
         ("use_label_smoothing", False),
         ("stop_token_positive_weight", 1.0),
         ("use_adaptive_loss_weights", False),
@@ -440,6 +439,17 @@ def test_each_toggle_changes_output(field, value):
         _warm(loss, report, 1.0 / 3.0 if field == "use_spike_dampening" else 1.0)
         results.append(float(loss(batch, outputs)[0]))
     assert results[0] != pytest.approx(results[1], rel=1e-4)
+
+
+def test_huber_delta_changes_output_only_with_huber():
+    batch, outputs = make_inputs()
+
+    def value(**overrides):
+        return float(XTTSLoss(make_config(**overrides))(batch, outputs)[0])
+
+    assert value(use_huber_loss=True, huber_delta=0.1) != pytest.approx(
+        value(use_huber_loss=True, huber_delta=1.0), rel=1e-4)
+    assert value(huber_delta=0.1) == pytest.approx(value(huber_delta=1.0), rel=1e-6)  # L1
 
 
 # -------------------------------------------------------- graph / checkpoint

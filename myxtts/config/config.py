@@ -242,7 +242,8 @@ class TrainingConfig(_Section):
     alignment_loss_weight: float = _f(1.0, "Weight of the alignment loss.", ge=0)
     guided_attention_sigma: float = _f(0.2, "Width of the diagonal guided-attention prior.",
                                        gt=0)
-    use_huber_loss: bool = _f(True, "Use Huber instead of L1 for the mel loss.")
+    use_huber_loss: bool = _f(False, "Use Huber instead of L1 for the mel loss (off: L1 read "
+                              "better in the stability ablation).")
     huber_delta: float = _f(1.0, "Huber loss delta.", gt=0)
     stop_token_positive_weight: float = _f(5.0, "Weight of the final-frame class in the stop loss.",
                                            gt=0)
