@@ -223,8 +223,11 @@ def test_duration_loss_zero_at_target_and_masks_padding():
 
 def test_terms_accept_low_precision_inputs():
     mel16 = tf.ones([1, 4, 2], tf.bfloat16)
-    out = lt.masked_mel_loss(mel16, tf.zeros([1, 4, 2], tf.float16), tf.constant([4]))
+    zeros16 = tf.zeros([1, 4, 2], tf.float16)
+    out = lt.masked_mel_loss(mel16, zeros16, tf.constant([4]), use_huber=True)
     assert out.dtype == tf.float32 and float(out[0]) == pytest.approx(0.5)
+    out = lt.masked_mel_loss(mel16, zeros16, tf.constant([4]))  # L1
+    assert out.dtype == tf.float32 and float(out[0]) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- XTTSLoss

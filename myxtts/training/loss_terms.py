@@ -37,10 +37,11 @@ def masked_mel_loss(
     target: tf.Tensor,
     pred: tf.Tensor,
     lengths: tf.Tensor,
-    use_huber: bool = True,
+    use_huber: bool = False,
     delta: float = 1.0,
 ) -> tf.Tensor:
-    """Huber (``use_huber``) or L1 error, averaged over valid frames x mel bins.
+    """L1 (the default, as ``training.use_huber_loss``) or Huber (``use_huber``) error,
+    averaged over valid frames x mel bins.
 
     Args:
         target, pred: ``[B, T, M]`` mel spectrograms.
