@@ -11,16 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tiny_checkpoint import write_tiny_checkpoint
+from tiny_checkpoint import speaker_mels, write_tiny_checkpoint
 
 FA = "سلام دنیا."
-
-
-def speaker_mels(n_mels: int = 80) -> dict[str, list[np.ndarray]]:
-    rng = np.random.default_rng(0)
-    return {name: [rng.normal(shift, 1.0, (int(rng.integers(10, 60)), n_mels)).astype(np.float32)
-                   for _ in range(3)]
-            for name, shift in (("alice", -1.0), ("bob", 0.5), ("carol", 1.5))}
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,9 @@ import soundfile as sf
 
 from myxtts.cli import synthesize as inference_main
 from myxtts.models.speaker_latents import SpeakerLatents, reference_windows
-from tiny_checkpoint import REFERENCE_MAX_FRAMES, write_tiny_checkpoint
+from tiny_checkpoint import REFERENCE_MAX_FRAMES, speaker_mels, write_tiny_checkpoint
 
 TEXT = "The lamp is on the table."
-
-
-def speaker_mels(n_mels: int = 80) -> dict[str, list[np.ndarray]]:
-    rng = np.random.default_rng(0)
-    return {name: [rng.normal(shift, 1.0, (int(rng.integers(10, 60)), n_mels)).astype(np.float32)
-                   for _ in range(3)]
-            for name, shift in (("alice", -1.0), ("bob", 0.5), ("carol", 1.5))}
 
 
 @pytest.fixture(scope="module")

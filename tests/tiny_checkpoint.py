@@ -21,6 +21,14 @@ from tiny_model import shrink_model
 REFERENCE_MAX_FRAMES = 24
 
 
+def speaker_mels(n_mels: int = 80) -> dict[str, list[np.ndarray]]:
+    """Three made-up speakers ("alice", "bob", "carol"), 3 mels each, with distinct means."""
+    rng = np.random.default_rng(0)
+    return {name: [rng.normal(shift, 1.0, (int(rng.integers(10, 60)), n_mels)).astype(np.float32)
+                   for _ in range(3)]
+            for name, shift in (("alice", -1.0), ("bob", 0.5), ("carol", 1.5))}
+
+
 def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "",
                           speakers: dict[str, list[np.ndarray]] | None = None) -> Path:
     """Save a tiny non-autoregressive model to ``run_dir/ckpt-1``; returns ``run_dir``.
