@@ -21,15 +21,21 @@ DEMO_REF     ?= $(DEMO_DATA)/wavs/DEMO-00003.wav
 DEMO_FA_DATA ?= data/demo-fa
 DEMO_FA_RUN  ?= runs/demo-fa
 DEMO_FA_REF  ?= $(DEMO_FA_DATA)/wavs/DEMO-00001.wav  # voice fa+f4
+# make demo-vocoder: the neural vocoder of the demo run (docs/VOCODER.md): steps on real
+# mels (adversarial from vocoder.adversarial_start_step), then steps on the model's GTA mels.
+DEMO_VOCODER_STEPS ?= 3300
+DEMO_VOCODER_GTA_STEPS ?= 300
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install install-test system-deps demo demo-fa demo-clean demo-fa-clean test
+.PHONY: help install install-test system-deps demo demo-fa demo-vocoder demo-clean demo-fa-clean test
 
 help:
 	@echo "make demo        install, build $(DEMO_DATA), train the tiny model for $(DEMO_MINUTES) min into $(DEMO_RUN),"
 	@echo "                 and speak three held-out sentences to $(DEMO_RUN)/heldout-*.wav"
 	@echo "make demo-fa     the same in Persian: $(DEMO_FA_DATA), $(DEMO_FA_RUN), $(DEMO_FA_RUN)/heldout-*.wav"
+	@echo "make demo-vocoder  after make demo: train its neural vocoder into $(DEMO_RUN)/vocoder and"
+	@echo "                 speak the held-out sentences again with it (heldout-*.wav)"
 	@echo "make test        install with the [test] extra, then run the test suite ($(PYTHON) -m pytest -q tests)"
 	@echo "make install     pip install -e . (and espeak-ng through apt-get when run as root)"
 	@echo "make demo-clean  delete $(DEMO_RUN) so the next make demo trains afresh (demo-fa-clean: $(DEMO_FA_RUN))"
@@ -107,6 +113,22 @@ demo-fa: install
 	@echo "Run directory:     $(DEMO_FA_RUN)"
 	@echo "Held-out audio:    $(DEMO_FA_RUN)/heldout-1.wav .. heldout-3.wav  (Persian sentences the model never"
 	@echo "                   saw, listed in $(DEMO_FA_RUN)/heldout.txt; voice cloned from $(DEMO_FA_REF))"
+
+demo-vocoder: demo
+	@if ls $(DEMO_RUN)/vocoder/ckpt-*.index >/dev/null 2>&1; then \
+		echo "$(DEMO_RUN)/vocoder already holds a vocoder: using it (delete it to retrain)."; \
+	else \
+		$(PYTHON) train_main.py --task vocoder --train-data $(DEMO_DATA) \
+			--checkpoint-dir $(DEMO_RUN)/vocoder --max-steps $(DEMO_VOCODER_STEPS) && \
+		$(PYTHON) train_main.py --task vocoder --gta-from $(DEMO_RUN) --resume-checkpoint latest \
+			--max-steps $$(( $(DEMO_VOCODER_STEPS) + $(DEMO_VOCODER_GTA_STEPS) )); \
+	fi
+	$(PYTHON) inference_main.py --checkpoint $(DEMO_RUN) --reference-audio $(DEMO_REF) --vocoder neural \
+		--text-file $(DEMO_RUN)/heldout.txt --output-dir $(DEMO_RUN) --overwrite
+	@echo
+	@echo "Vocoder:        $(DEMO_RUN)/vocoder  (train_log.jsonl; inference_main.py uses it by default)"
+	@echo "Held-out audio: $(DEMO_RUN)/heldout-1.wav .. heldout-3.wav, now through the neural vocoder"
+	@echo "Griffin-Lim:    $(PYTHON) inference_main.py --checkpoint $(DEMO_RUN) --vocoder griffin_lim ..."
 
 demo-clean:
 	rm -rf $(DEMO_RUN)

@@ -1,6 +1,6 @@
 """``python -m myxtts COMMAND [ARGS]``: the installed commands under one entry point.
 
-Commands: train, synthesize, export, diagnose, demo-data, validate
+Commands: train, train-vocoder, synthesize, export, diagnose, demo-data, validate
 (``python -m myxtts COMMAND --help``).
 """
 
@@ -12,6 +12,9 @@ import sys
 #: command -> (module, what it does); each module has ``main(argv) -> int``.
 COMMANDS = {
     "train": ("myxtts.cli.train", "train a model (same as myxtts-train / train_main.py)"),
+    "train-vocoder": ("myxtts.cli.train_vocoder",
+                      "train the neural vocoder (myxtts-train-vocoder / train_main.py --task "
+                      "vocoder)"),
     "synthesize": ("myxtts.cli.synthesize",
                    "speak text with a checkpoint (myxtts-synthesize / inference_main.py)"),
     "export": ("myxtts.cli.export", "write a servable SavedModel or TFLite file (myxtts-export)"),
@@ -23,7 +26,7 @@ COMMANDS = {
 
 def usage() -> str:
     lines = ["usage: python -m myxtts COMMAND [ARGS]", "", "commands:"]
-    lines += [f"  {name:<11} {text}" for name, (_, text) in COMMANDS.items()]
+    lines += [f"  {name:<13} {text}" for name, (_, text) in COMMANDS.items()]
     lines += ["", "python -m myxtts COMMAND --help shows a command's options."]
     return "\n".join(lines)
 

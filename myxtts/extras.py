@@ -8,6 +8,7 @@ extra       what it installs                             what needs it
 =========== ============================================ =====================================
 ``plot``    matplotlib                                   ``myxtts-diagnose --plot``
 ``eval``    faster-whisper + bundled Whisper, pymcd, ...   CER, reference MCD, benchmarks
+``quality`` speechmos (DNSMOS ONNX models), onnxruntime  naturalness score (vocoder benchmark)
 ``speaker`` resemblyzer (GE2E encoder; pulls PyTorch)      speaker similarity / identification
 ``test``    pytest, matplotlib, tensorboard              the test suite
 =========== ============================================ =====================================

@@ -113,3 +113,26 @@ class MelStats:
     @classmethod
     def from_list(cls, data: dict) -> "MelStats":
         return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
+
+
+def tf_log_mel(wav, audio: AudioConfig):
+    """:func:`log_mel` in TensorFlow, differentiable, for batches ``[B, samples]`` ->
+    ``[B, frames, n_mels]`` (same frames and values as :func:`log_mel`: centred frames,
+    zero padding, Hann window, the same filterbank and floor)."""
+    import tensorflow as tf
+
+    if audio.win_length != audio.n_fft:
+        raise NotImplementedError("the TensorFlow mel (neural vocoder) needs audio.win_length "
+                                  f"== audio.n_fft, got {audio.win_length} and {audio.n_fft}")
+    pad = audio.n_fft // 2
+    padded = tf.pad(wav, [[0, 0], [pad, pad]])
+    spec = tf.signal.stft(padded, frame_length=audio.win_length, frame_step=audio.hop_length,
+                          fft_length=audio.n_fft, window_fn=_periodic_hann, pad_end=False)
+    mel = tf.matmul(tf.abs(spec), tf.constant(_mel_basis(audio).T))
+    return tf.math.log(tf.maximum(mel, audio.mel_floor))
+
+
+def _periodic_hann(length, dtype):
+    import tensorflow as tf
+
+    return tf.signal.hann_window(length, periodic=True, dtype=dtype)

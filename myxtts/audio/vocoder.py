@@ -1,4 +1,10 @@
-"""Mel-to-waveform vocoders. Griffin-Lim now; a neural vocoder can sit behind the same call."""
+"""Griffin-Lim, the vocoder that needs no training.
+
+Every vocoder is a callable ``vocoder(log_mel [frames, n_mels]) -> float32 audio`` with a
+``name``; the trained neural one is :class:`myxtts.inference.vocoders.NeuralVocoder`
+(model in :mod:`myxtts.models.vocoder`), and
+:func:`myxtts.inference.vocoders.select_vocoder` picks between them.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ class GriffinLimVocoder:
     magnitudes are sharpened by ``griffin_lim_power`` and phases are estimated with
     ``griffin_lim_iters`` Griffin-Lim iterations.
     """
+
+    name = "griffin_lim"
 
     def __init__(self, audio: AudioConfig):
         self.audio = audio

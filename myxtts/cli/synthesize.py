@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="language of the text, e.g. en or fa (default: the checkpoint's "
                         "default language); it must be one the checkpoint was trained on")
     p.add_argument("--overwrite", action="store_true", help="replace existing wav files")
+    p.add_argument("--vocoder", choices=("auto", "neural", "griffin_lim"), default="auto",
+                   help="mel -> audio: the run's neural vocoder (RUN_DIR/vocoder, or "
+                        "--vocoder-checkpoint), or Griffin-Lim; auto (default) uses the neural "
+                        "one when there is one")
+    p.add_argument("--vocoder-checkpoint", metavar="DIR|PREFIX",
+                   help="a neural vocoder trained with train_main.py --task vocoder")
     return p
 
 
@@ -98,9 +104,13 @@ def _synthesize(args: argparse.Namespace, items: list[tuple[str, str, Path]]) ->
     from myxtts.training.checkpoints import CheckpointError
 
     try:
-        synth = Synthesizer.from_checkpoint(args.checkpoint)
+        synth = Synthesizer.from_checkpoint(args.checkpoint, args.vocoder,
+                                            args.vocoder_checkpoint)
     except CheckpointError as exc:
         raise CLIError(f"--checkpoint: {exc}") from None
+    except ValueError as exc:
+        raise CLIError(f"--vocoder: {exc}") from None
+    print(f"Vocoder: {synth.vocoder.name}", flush=True)
     try:
         synth.tokenizer.resolve_language(args.language)
     except ValueError as exc:

@@ -38,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=("tts", "vocoder"), default="tts",
+                   help="what to train: the acoustic model (tts, default) or the neural "
+                        "vocoder (see docs/VOCODER.md; --lr/--batch-size/--max-steps/"
+                        "--max-minutes/--seed then set vocoder.* keys)")
+    p.add_argument("--gta-from", metavar="RUN_DIR|PREFIX",
+                   help="--task vocoder: train on this acoustic model's teacher-forced mels "
+                        "(fine-tuning; default run directory RUN_DIR/vocoder)")
     data = p.add_argument_group("data")
     data.add_argument("--train-data", metavar="PATH",
                       help="dataset folder or metadata file: LJSpeech (metadata.csv, wavs/, "
@@ -223,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, resolve the config, train; returns the exit status."""
     args = build_parser().parse_args(argv)
     configure_runtime()
+    if args.task == "vocoder":
+        return _vocoder(args)
+    if args.gta_from:
+        return fail("--gta-from applies to --task vocoder only")
     try:
         config, run_dir, prefix, step = _resolve(args)
         if args.print_config:
@@ -232,6 +243,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         return fail(f"invalid configuration: {exc}")
     except (CLIError, DatasetError) as exc:
+        return fail(str(exc))
+
+
+def _vocoder(args: argparse.Namespace) -> int:
+    from myxtts.cli.train_vocoder import main_vocoder
+
+    try:
+        return main_vocoder(args)
+    except ConfigError as exc:
+        return fail(f"invalid configuration: {exc}")
+    except (CLIError, DatasetError, ValueError) as exc:
         return fail(str(exc))
 
 

@@ -24,6 +24,8 @@ import yaml
 from myxtts.config._coerce import (
     ConfigError, check_keys, choice_error, coerce, error, parse_text_value, require_mapping,
     unknown_key)
+from myxtts.config._section import _f, _Section, _type_hints
+from myxtts.config.vocoder_config import VocoderConfig
 from myxtts.config.presets import (
     MODEL_SIZES, OPTIMIZATION_LEVELS, apply_model_size, apply_optimization_level, level_fields)
 
@@ -35,45 +37,7 @@ LANGUAGES = ("en", "fa")
 DISTRIBUTE_MODES = ("auto", "none", "mirrored", "multi_worker")
 
 __all__ = ["AudioConfig", "TextConfig", "DataConfig", "ModelConfig", "TrainingConfig",
-           "XTTSConfig", "ConfigError", "SECTIONS", "field_docs"]
-
-
-def _f(default: Any, doc: str, **rules: Any) -> Any:
-    """Dataclass field with a one-line doc and validation rules in its metadata."""
-    meta = {"doc": doc, **rules}
-    if isinstance(default, dict):
-        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-@functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    """Resolved field annotations of a section class (cached)."""
-    return typing.get_type_hints(cls)
-
-
-class _Section:
-    """Base of the config sections: coerces and validates fields after construction."""
-
-    SECTION: ClassVar[str] = ""
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Coerce every field to its type, check its rules, then cross-field checks."""
-        hints = _type_hints(type(self))
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            path = f"{self.SECTION}.{f.name}"
-            value = coerce(getattr(self, f.name), hints[f.name], path, f.metadata, f.default)
-            setattr(self, f.name, value)
-        self._check()
-
-    def _check(self) -> None:
-        """Cross-field checks; overridden by sections that need them."""
-
-    def _fail(self, name: str, message: str) -> ConfigError:
-        return error(f"{self.SECTION}.{name}", message)
+           "VocoderConfig", "XTTSConfig", "ConfigError", "SECTIONS", "field_docs"]
 
 
 @dataclass
@@ -298,7 +262,7 @@ class TrainingConfig(_Section):
 
 _SECTION_TYPES: dict[str, type[_Section]] = {
     "audio": AudioConfig, "text": TextConfig, "data": DataConfig,
-    "model": ModelConfig, "training": TrainingConfig,
+    "model": ModelConfig, "training": TrainingConfig, "vocoder": VocoderConfig,
 }
 #: Section names in file order.
 SECTIONS: tuple[str, ...] = tuple(_SECTION_TYPES)
@@ -317,6 +281,8 @@ class XTTSConfig:
     data: DataConfig = _section("data", "Datasets, validation split, caching and batching.")
     model: ModelConfig = _section("model", "Model architecture.")
     training: TrainingConfig = _section("training", "Optimization, losses, stopping and logging.")
+    vocoder: VocoderConfig = _section("vocoder", "The neural vocoder (train_main.py --task "
+                                      "vocoder): architecture and its training.")
 
     def __post_init__(self) -> None:
         for name, cls in _SECTION_TYPES.items():

@@ -3,8 +3,11 @@
 An export directory holds the model (``saved_model/`` or ``model.tflite``) and
 ``myxtts_export.json`` with the config, symbol table, mel statistics and the signature,
 which is everything a server needs to turn text into ids (see :class:`ExportInfo`) and
-the output mel back into audio. The vocoder (Griffin-Lim through librosa) is not part of
-the exported graph; run :class:`~myxtts.audio.vocoder.GriffinLimVocoder` on the output.
+the output mel back into audio. When the run has a neural vocoder (``RUN_DIR/vocoder``),
+it is exported beside the model as ``vocoder_saved_model/`` (signature ``serving_default``:
+``log_mel`` float32 ``[B, F, n_mels]`` -> ``audio`` float32 ``[B, F * hop_length]``, for
+both formats); without one, run :class:`~myxtts.audio.vocoder.GriffinLimVocoder` on the
+output (``ExportInfo.vocoder()`` returns whichever applies).
 
 The exported function takes and returns *un-normalised* natural-log mels (the
 :func:`~myxtts.audio.features.log_mel` definition); normalisation with the checkpoint's
@@ -51,6 +54,7 @@ SIGNATURE = "serving_default"
 INPUTS = ("text_ids", "text_lengths", "ref_log_mel", "ref_lengths", "speed")
 OUTPUTS = ("mel", "mel_lengths", "durations")
 INFO_VERSION = 1
+VOCODER_FILE = "vocoder_saved_model"
 
 
 class ExportError(ValueError):
@@ -183,7 +187,13 @@ class ExportInfo:
     def tokenizer(self) -> Tokenizer:
         return Tokenizer(self.config.text, self.symbols)
 
-    def vocoder(self):
+    def vocoder(self, export_dir: str | Path | None = None):
+        """The exported neural vocoder (``export_dir`` holds it) as a callable log-mel
+        ``[F, n_mels]`` -> audio, else Griffin-Lim with the export's audio config."""
+        if isinstance(self.data.get("vocoder"), dict) and export_dir is not None:
+            serving = tf.saved_model.load(str(Path(export_dir) / VOCODER_FILE))
+            fn = serving.signatures[SIGNATURE]
+            return lambda mel: fn(log_mel=tf.constant(mel[None], tf.float32))["audio"][0].numpy()
         from myxtts.audio.vocoder import GriffinLimVocoder
         return GriffinLimVocoder(self.config.audio)
 
@@ -197,11 +207,33 @@ def check_output(output: str | Path, fmt: str, overwrite: bool) -> Path:
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise ExportError(f"{output} exists and is not a directory")
-    clash = [output / name for name in (INFO_FILE, MODEL_FILES[fmt]) if (output / name).exists()]
+    clash = [output / name for name in (INFO_FILE, MODEL_FILES[fmt], VOCODER_FILE)
+             if (output / name).exists()]
     if clash and not overwrite:
         raise ExportError(f"{', '.join(map(str, clash))} already exist(s); pass --overwrite to "
                           "replace or choose another output directory")
     return output
+
+
+def _write_vocoder(staging: Path, loaded: LoadedCheckpoint) -> dict | None:
+    """Export the run's neural vocoder, if it has one; its description for the JSON."""
+    from myxtts.training.vocoder_checkpoint import find_vocoder_dir, load_vocoder
+
+    found = find_vocoder_dir(loaded.prefix)
+    if found is None:
+        return None
+    generator, _, prefix = load_vocoder(found, loaded.config.audio)
+    module = tf.Module()
+    module.generator = generator
+    module.vocode = tf.function(
+        lambda log_mel: {"audio": generator(log_mel)},
+        input_signature=[tf.TensorSpec([None, None, loaded.config.audio.n_mels], tf.float32,
+                                       "log_mel")])
+    tf.saved_model.save(module, str(staging / VOCODER_FILE),
+                        signatures={SIGNATURE: module.vocode})
+    return {"file": VOCODER_FILE, "checkpoint": prefix, "signature": SIGNATURE,
+            "inputs": ["log_mel"], "outputs": ["audio"],
+            "samples_per_frame": loaded.config.audio.hop_length}
 
 
 def _write(staging: Path, loaded: LoadedCheckpoint, fmt: str) -> dict:
@@ -210,10 +242,15 @@ def _write(staging: Path, loaded: LoadedCheckpoint, fmt: str) -> dict:
         signature = serving.signature(batch=None)
         tf.saved_model.save(serving, str(staging / MODEL_FILES[fmt]),
                             signatures={SIGNATURE: signature})
-        return export_info(loaded, fmt, None)
-    flatbuffer, ops = convert_tflite(serving)
-    (staging / MODEL_FILES[fmt]).write_bytes(flatbuffer)
-    return export_info(loaded, fmt, 1, ops)
+        info = export_info(loaded, fmt, None)
+    else:
+        flatbuffer, ops = convert_tflite(serving)
+        (staging / MODEL_FILES[fmt]).write_bytes(flatbuffer)
+        info = export_info(loaded, fmt, 1, ops)
+    vocoder = _write_vocoder(staging, loaded)
+    if vocoder is not None:
+        info["vocoder"] = vocoder
+    return info
 
 
 def export_checkpoint(checkpoint: str | Path, output: str | Path, fmt: str = "saved_model",
@@ -236,7 +273,9 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path, fmt: str = "sa
     except BaseException:
         shutil.rmtree(output if created else staging, ignore_errors=True)
         raise
-    for name in (MODEL_FILES[fmt], INFO_FILE):  # only names check_output allowed
+    for name in (MODEL_FILES[fmt], VOCODER_FILE, INFO_FILE):  # names check_output allowed
+        if not (staging / name).exists():
+            continue
         target = output / name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)

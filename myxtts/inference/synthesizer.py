@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from myxtts.audio.features import MelStats, load_wav, log_mel
 from myxtts.audio.vocoder import GriffinLimVocoder
 from myxtts.config.config import XTTSConfig
-from myxtts.models.factory import build_model
 from myxtts.models.speaker_latents import SpeakerLatents, mel_latents
-from myxtts.text.symbols import SymbolTable
 from myxtts.text.tokenizer import Tokenizer
-from myxtts.training.checkpoints import make_checkpoint, read_metadata
+from myxtts.training.checkpoints import LoadedCheckpoint, load_checkpoint  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -39,63 +35,37 @@ def reference_frame_limit(config: XTTSConfig) -> int:
     return config.data.reference_max_frames
 
 
-@dataclass
-class LoadedCheckpoint:
-    """What a checkpoint holds for inference: restored model plus its metadata."""
-
-    config: XTTSConfig
-    model: object
-    symbols: SymbolTable
-    stats: MelStats
-    prefix: str
-    step: int
-    speaker_latents: SpeakerLatents | None = None
-
-
-def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
-    """Build the model a checkpoint describes and restore its weights.
-
-    ``path`` is a checkpoint prefix or a run directory (its latest checkpoint); a
-    missing or unusable checkpoint raises :class:`CheckpointError` naming the path.
-    """
-    meta = read_metadata(path)
-    config = XTTSConfig.from_dict(yaml.safe_load(meta["config_yaml"]))
-    symbols = SymbolTable.from_json(meta["symbols_json"])
-    model = build_model(config, len(symbols))
-    n_mels = config.audio.n_mels
-    dummy = {
-        "text_ids": tf.ones([1, 4], tf.int32), "text_lengths": tf.constant([4]),
-        "mel": tf.zeros([1, 8, n_mels]), "mel_lengths": tf.constant([8]),
-        "ref_mel": tf.zeros([1, 8, n_mels]), "ref_lengths": tf.constant([8]),
-    }
-    model(dummy, training=False)
-    make_checkpoint(model, rng=False).restore(meta["prefix"]).expect_partial().assert_existing_objects_matched()
-    return LoadedCheckpoint(config, model, symbols, MelStats.from_list(meta["mel_stats"]),
-                            meta["prefix"], meta["step"],
-                            SpeakerLatents.from_json(meta["speaker_latents_json"]))
-
-
 class Synthesizer:
     """Text (+ optional reference audio) to waveform."""
 
     def __init__(self, config: XTTSConfig, model, tokenizer: Tokenizer, stats: MelStats,
                  default_reference: np.ndarray | None = None,
-                 speaker_latents: SpeakerLatents | None = None):
+                 speaker_latents: SpeakerLatents | None = None, vocoder=None):
         self.config = config
         self.model = model
         self.tokenizer = tokenizer
         self.stats = stats
-        self.vocoder = GriffinLimVocoder(config.audio)
+        # Any callable log-mel [frames, n_mels] -> audio; Griffin-Lim when none is given.
+        self.vocoder = vocoder or GriffinLimVocoder(config.audio)
         self.default_reference = default_reference
         self.speaker_latents = speaker_latents
         self._warned_no_mean = False
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> "Synthesizer":
-        """Load a checkpoint prefix or the latest checkpoint of a run directory."""
+    def from_checkpoint(cls, path: str | Path, vocoder: str = "auto",
+                        vocoder_checkpoint: str | Path | None = None) -> "Synthesizer":
+        """Load a checkpoint prefix or the latest checkpoint of a run directory.
+
+        ``vocoder``: "auto" (the run's neural vocoder in ``RUN_DIR/vocoder`` or
+        ``vocoder_checkpoint`` if there is one, else Griffin-Lim), "neural" (ValueError
+        without one) or "griffin_lim".
+        """
+        from myxtts.inference.vocoders import select_vocoder
+
         loaded = load_checkpoint(path)
+        voc = select_vocoder(vocoder, loaded.config.audio, path, vocoder_checkpoint)
         return cls(loaded.config, loaded.model, Tokenizer(loaded.config.text, loaded.symbols),
-                   loaded.stats, speaker_latents=loaded.speaker_latents)
+                   loaded.stats, speaker_latents=loaded.speaker_latents, vocoder=voc)
 
     @property
     def languages(self) -> tuple[str, ...]:

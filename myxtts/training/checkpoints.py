@@ -14,9 +14,17 @@ lack it; :func:`restore_checkpoint` accepts them and ``read_metadata`` reports `
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
+import yaml
+
+from myxtts.audio.features import MelStats
+from myxtts.config.config import XTTSConfig
+from myxtts.models.factory import build_model
+from myxtts.models.speaker_latents import SpeakerLatents
+from myxtts.text.symbols import SymbolTable
 
 META_KEYS = ("config_yaml", "symbols_json", "mel_stats_json")
 
@@ -133,3 +141,40 @@ def read_metadata(path: str | Path) -> dict:
     meta["speaker_latents_json"] = (reader.get_tensor(_SPEAKERS_TENSOR).decode("utf-8")
                                     if reader.has_tensor(_SPEAKERS_TENSOR) else "")
     return meta
+
+
+@dataclass
+class LoadedCheckpoint:
+    """What a checkpoint holds for synthesis (and vocoder fine-tuning): restored model plus its metadata."""
+
+    config: XTTSConfig
+    model: object
+    symbols: SymbolTable
+    stats: MelStats
+    prefix: str
+    step: int
+    speaker_latents: SpeakerLatents | None = None
+
+
+def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
+    """Build the model a checkpoint describes and restore its weights.
+
+    ``path`` is a checkpoint prefix or a run directory (its latest checkpoint); a
+    missing or unusable checkpoint raises :class:`CheckpointError` naming the path.
+    """
+    meta = read_metadata(path)
+    config = XTTSConfig.from_dict(yaml.safe_load(meta["config_yaml"]))
+    symbols = SymbolTable.from_json(meta["symbols_json"])
+    model = build_model(config, len(symbols))
+    n_mels = config.audio.n_mels
+    dummy = {
+        "text_ids": tf.ones([1, 4], tf.int32), "text_lengths": tf.constant([4]),
+        "mel": tf.zeros([1, 8, n_mels]), "mel_lengths": tf.constant([8]),
+        "ref_mel": tf.zeros([1, 8, n_mels]), "ref_lengths": tf.constant([8]),
+    }
+    model(dummy, training=False)
+    make_checkpoint(model, rng=False).restore(meta["prefix"]).expect_partial() \
+        .assert_existing_objects_matched()
+    return LoadedCheckpoint(config, model, symbols, MelStats.from_list(meta["mel_stats"]),
+                            meta["prefix"], meta["step"],
+                            SpeakerLatents.from_json(meta["speaker_latents_json"]))

@@ -1,0 +1,193 @@
+"""The neural vocoder: its mel twin, losses, trainer (learning, exact resume), the
+train/synthesize commands and how inference picks a vocoder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from myxtts.audio.features import log_mel, tf_log_mel
+from myxtts.config.config import AudioConfig, XTTSConfig
+from myxtts.data.demo import make_demo_dataset
+from myxtts.training.checkpoints import CheckpointError
+from myxtts.training.vocoder_checkpoint import (aligned_audio, build_generator,
+                                                find_vocoder_dir, load_vocoder)
+from myxtts.training.vocoder_data import VocoderData, ground_truth_data, gta_data
+from myxtts.training.vocoder_losses import mel_loss, stft_loss, vocoder_losses
+from myxtts.training.vocoder_trainer import VocoderTrainer
+from myxtts.inference.vocoders import select_vocoder
+from tiny_checkpoint import write_tiny_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["vocoder.channels=32", "vocoder.blocks=2", "vocoder.segment_frames=16",
+         "vocoder.batch_size=4", "vocoder.val_utterances=2", "vocoder.warmup_steps=2",
+         "vocoder.log_every=1", "vocoder.val_every=1000", "vocoder.checkpoint_every=1000",
+         "vocoder.adversarial_start_step=1000"]
+
+
+def small_config(**vocoder) -> XTTSConfig:
+    config = XTTSConfig().apply_overrides(SMALL)
+    for key, value in vocoder.items():
+        setattr(config.vocoder, key, value)
+    return config.validate()
+
+
+def chirp(seconds: float, rate: int, f0: float) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * (f0 + 150 * t) * t)).astype(np.float32)
+
+
+def synthetic_data(audio: AudioConfig) -> VocoderData:
+    wavs = [chirp(0.6, audio.sample_rate, f) for f in (120.0, 180.0, 240.0, 300.0)]
+    mels = [log_mel(w, audio) for w in wavs]
+    pairs = [(m, aligned_audio(w, m.shape[0], audio.hop_length)) for m, w in zip(mels, wavs)]
+    return VocoderData([m for m, _ in pairs[:3]], [w for _, w in pairs[:3]],
+                       [pairs[3][0]], [pairs[3][1]])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return make_demo_dataset(tmp_path_factory.mktemp("demo") / "set", num_utterances=12)
+
+
+def test_tensorflow_mel_equals_the_mel_definition():
+    audio = AudioConfig()
+    wav = chirp(0.5, audio.sample_rate, 200.0)
+    expected = log_mel(wav, audio)
+    got = tf_log_mel(tf.constant(wav[None]), audio).numpy()[0]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-2)  # float32 FFT near the floor
+    assert float(np.mean(np.abs(got - expected))) < 1e-4
+
+
+def test_losses_are_per_example_zero_for_the_real_audio_and_grow_with_the_error():
+    audio = AudioConfig()
+    real = np.stack([chirp(0.3, audio.sample_rate, f) for f in (150.0, 250.0)])
+    noisy = real + np.random.default_rng(0).normal(0, 0.05, real.shape).astype(np.float32)
+    same = vocoder_losses(tf.constant(real), tf.constant(real), audio, 1.0, 1.0)
+    assert same["loss"].shape == (2,)
+    assert float(tf.reduce_max(same["mel_loss"])) < 1e-5
+    assert float(tf.reduce_max(same["stft_loss"])) < 1e-3
+    small = stft_loss(tf.constant(real + 0.1 * (noisy - real)), tf.constant(real))
+    large = stft_loss(tf.constant(noisy), tf.constant(real))
+    assert np.all(small.numpy() < large.numpy())
+    assert np.all(mel_loss(tf.constant(noisy), tf.constant(real), audio).numpy() > 0.01)
+
+
+def test_generator_gives_hop_samples_per_frame():
+    config = small_config()
+    generator = build_generator(config)
+    out = generator(tf.zeros([2, 10, config.audio.n_mels]))
+    assert out.shape == (2, 10 * config.audio.hop_length)
+    assert np.all(np.isfinite(out.numpy()))
+
+
+def test_training_lowers_the_validation_loss(tmp_path):
+    config = small_config(learning_rate=3e-3, max_steps=60)
+    trainer = VocoderTrainer(config, tmp_path / "voc", synthetic_data(config.audio))
+    before = trainer.validate()["val_loss"]
+    summary = trainer.train(progress=False)
+    assert summary.steps == 60
+    assert summary.last_val["val_loss"] < 0.8 * before
+    records = (tmp_path / "voc" / "train_log.jsonl").read_text().splitlines()
+    assert '"val_mel_loss"' in records[-2] and '"task": "vocoder"' in records[0]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The same 4 steps (adversarial from step 2) trained at once and as 3 + resumed 1."""
+    root = tmp_path_factory.mktemp("vocoder_runs")
+    config = small_config(max_steps=4, adversarial_start_step=2, adversarial_weight=1.0)
+    data = synthetic_data(config.audio)
+    VocoderTrainer(config, root / "whole", data).train(progress=False)
+    VocoderTrainer(config, root / "split", data).train(progress=False, max_steps=3)
+    resumed = VocoderTrainer(config, root / "split", data, resume=str(root / "split" / "ckpt-3"))
+    assert int(resumed.state.step.numpy()) == 3
+    resumed.train(progress=False)
+    return root
+
+
+def test_resume_is_exact_across_the_start_of_adversarial_training(runs):
+    records = [json.loads(line) for line in
+               (runs / "whole" / "train_log.jsonl").read_text().splitlines()]
+    steps = {r["step"]: r for r in records if r["type"] == "train"}
+    assert "discriminator_loss" not in steps[2] and np.isfinite(steps[3]["discriminator_loss"])
+    assert np.isfinite(steps[4]["adversarial_loss"])
+    a, _, _ = load_vocoder(runs / "whole")
+    b, _, _ = load_vocoder(runs / "split")
+    for x, y in zip(a.weights, b.weights):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), atol=1e-5)
+    names = tf.train.load_checkpoint(str(runs / "split" / "ckpt-4"))
+    assert any(n.startswith("discriminator/") for n in names.get_variable_to_shape_map())
+
+
+def test_a_vocoder_for_another_mel_definition_is_refused(runs, tmp_path):
+    other = AudioConfig(hop_length=200)
+    with pytest.raises(CheckpointError, match=r"audio.hop_length: 256 != 200"):
+        load_vocoder(runs / "whole", other)
+    with pytest.raises(CheckpointError, match="not a MyXTTS vocoder"):
+        load_vocoder(write_tiny_checkpoint(tmp_path / "tts"))
+    with pytest.raises(ValueError, match="no neural vocoder"):
+        select_vocoder("neural", AudioConfig(), tmp_path / "tts")
+    assert select_vocoder("auto", AudioConfig(), tmp_path / "tts").name == "griffin_lim"
+    assert select_vocoder("auto", AudioConfig(), tmp_path / "tts",
+                          vocoder_checkpoint=runs / "whole").name == "neural"
+
+
+def test_gta_mels_pair_frame_for_frame_with_the_recordings(demo, tmp_path):
+    from myxtts.training.checkpoints import load_checkpoint
+
+    loaded = load_checkpoint(write_tiny_checkpoint(tmp_path / "tts"))
+    vocoder = small_config().vocoder
+    gta = gta_data(loaded, vocoder, demo)
+    real = ground_truth_data(loaded.config.apply_overrides(SMALL), demo)
+    assert gta.source.startswith("gta:") and real.source == "ground_truth"
+    assert len(gta.train_mels) == len(real.train_mels) > 0
+    for g, r, w in zip(gta.train_mels, real.train_mels, gta.train_wavs):
+        assert g.shape == r.shape
+        assert len(w) == r.shape[0] * loaded.config.audio.hop_length
+    assert not np.allclose(gta.train_mels[0], real.train_mels[0])
+
+
+def run(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600, env={"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT),
+                                            "PATH": "/usr/bin:/bin"})
+
+
+def test_train_then_synthesize_with_the_runs_vocoder(demo, tmp_path):
+    tts = write_tiny_checkpoint(tmp_path / "tts")
+    sets = [x for item in SMALL for x in ("--set", item)]
+    first = run(str(ROOT / "train_main.py"), "--task", "vocoder", "--train-data", str(demo),
+                "--checkpoint-dir", str(tts / "vocoder"), "--max-steps", "2", "--no-progress",
+                *sets, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert find_vocoder_dir(tts) == tts / "vocoder"
+    again = run(str(ROOT / "train_main.py"), "--task", "vocoder", "--train-data", str(demo),
+                "--checkpoint-dir", str(tts / "vocoder"), "--max-steps", "4", cwd=tmp_path)
+    assert again.returncode != 0 and "--resume-checkpoint latest" in again.stderr
+    gta = run(str(ROOT / "train_main.py"), "--task", "vocoder", "--gta-from", str(tts),
+              "--train-data", str(demo), "--resume-checkpoint", "latest", "--max-steps", "3",
+              "--no-progress", cwd=tmp_path)
+    assert gta.returncode == 0, gta.stderr
+    assert "gta:" in gta.stdout
+    out = tmp_path / "hi.wav"
+    said = run(str(ROOT / "inference_main.py"), "--checkpoint", str(tts), "--text", "Hi.",
+               "--output", str(out), cwd=tmp_path)
+    assert said.returncode == 0, said.stderr
+    assert "Vocoder: neural" in said.stdout and out.stat().st_size > 1000
+
+
+def test_asking_for_a_neural_vocoder_that_does_not_exist_names_the_fix(tmp_path):
+    tts = write_tiny_checkpoint(tmp_path / "tts")
+    said = run(str(ROOT / "inference_main.py"), "--checkpoint", str(tts), "--text", "Hi.",
+               "--output", str(tmp_path / "x.wav"), "--vocoder", "neural", cwd=tmp_path)
+    assert said.returncode != 0
+    assert "no neural vocoder" in said.stderr and "--task vocoder" in said.stderr
+    assert not (tmp_path / "x.wav").exists()
