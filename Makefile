@@ -22,9 +22,9 @@ DEMO_FA_DATA ?= data/demo-fa
 DEMO_FA_RUN  ?= runs/demo-fa
 DEMO_FA_REF  ?= $(DEMO_FA_DATA)/wavs/DEMO-00001.wav  # voice fa+f4
 # make demo-vocoder: the neural vocoder of the demo run (docs/VOCODER.md): steps on real
-# mels (adversarial from vocoder.adversarial_start_step), then steps on the model's GTA mels.
-DEMO_VOCODER_STEPS ?= 3300
-DEMO_VOCODER_GTA_STEPS ?= 300
+# mels, then steps on the demo model's teacher-forced (GTA) mels.
+DEMO_VOCODER_STEPS ?= 3000
+DEMO_VOCODER_GTA_STEPS ?= 500
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 

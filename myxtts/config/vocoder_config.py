@@ -27,7 +27,7 @@ class VocoderConfig(_Section):
     learning_rate: float = _f(1e-3, "Peak AdamW learning rate.", gt=0)
     min_learning_rate: float = _f(5e-5, "Learning rate at the end of the cosine decay.", ge=0)
     warmup_steps: int = _f(200, "Linear warm-up steps.", ge=0)
-    max_steps: int = _f(6000, "Total training steps of the run, counting resumed ones "
+    max_steps: int = _f(3000, "Total training steps of the run, counting resumed ones "
                               "(the cosine decay ends here).", gt=0)
     max_minutes: float = _f(0.0, "Training time limit of this session in minutes (0 = none).",
                             ge=0)
