@@ -24,6 +24,7 @@ VOCODER_DIR = "vocoder"
 MEL_FIELDS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "fmin", "fmax",
               "mel_floor")
 _CONFIG_TENSOR = "state/config_yaml/.ATTRIBUTES/VARIABLE_VALUE"
+DISCRIMINATOR_MARK = "d_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class VocoderState(tf.Module):
@@ -70,8 +71,9 @@ def restore_vocoder_training(checkpoint: tf.train.Checkpoint, prefix: str) -> No
     core = tf.train.Checkpoint(generator=checkpoint.generator,
                                optimizer=checkpoint.optimizer, state=checkpoint.state)
     core.restore(prefix).expect_partial().assert_existing_objects_matched()
-    names = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
-    if any(n.startswith("discriminator/") for n in names):
+    # The discriminators' weights are stored under the path the checkpoint reaches them
+    # first (through their optimizer); their optimizer's step counter marks them.
+    if tf.train.load_checkpoint(prefix).has_tensor(DISCRIMINATOR_MARK):
         tf.train.Checkpoint(discriminator=checkpoint.discriminator,
                             d_optimizer=checkpoint.d_optimizer).restore(prefix) \
             .expect_partial().assert_existing_objects_matched()
