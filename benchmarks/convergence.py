@@ -183,9 +183,20 @@ def speaker_columns(speaker: dict | None) -> dict:
 
 
 def speaker_text(row: dict) -> str:
-    parts = [f"{g} sim {row[f'speaker_sim_{g}']:.3f} ID {row[f'speaker_id_{g}']:.2f}"
+    parts = [f"{g} sim {_fmt(row[f'speaker_sim_{g}'])} ID {_fmt(row[f'speaker_id_{g}'], '.2f')}"
              for g in ("training", "unseen") if row.get(f"speaker_sim_{g}") is not None]
     return ("  speaker: " + "; ".join(parts)) if parts else ""
+
+
+def train_to_step(trainer, step: int):
+    """Train to ``step``; a run already there (a finished run dir given again) is scored as
+    it is: its summary then has the step and a fresh validation."""
+    from myxtts.training.trainer import NothingToTrain, TrainingSummary
+    try:
+        return trainer.train(max_steps=step, progress=False)
+    except NothingToTrain:
+        return TrainingSummary(int(trainer.state.step.numpy()), int(trainer.state.epoch.numpy()),
+                               "already trained", last_val=trainer.validate())
 
 
 def latent_columns(separation: dict) -> dict:
@@ -197,7 +208,7 @@ def latent_columns(separation: dict) -> dict:
 
 
 def latent_text(row: dict) -> str:
-    parts = [f"{g} {row[f'latent_id_{g}']:.2f}" for g in ("training", "unseen")
+    parts = [f"{g} {_fmt(row[f'latent_id_{g}'], '.2f')}" for g in ("training", "unseen")
              if row.get(f"latent_id_{g}") is not None]
     kl = row.get("kl_per_dim")
     return (("  latent ID: " + "; ".join(parts)) if parts else "") + \
@@ -224,7 +235,10 @@ def main(argv=None) -> int:
     run_dir = Path(args.run_dir)
     trainer = XTTSTrainer(config, run_dir)
     t0 = time.time()
-    trainer.prepare_data(data_path)
+    # A run dir that already holds checkpoints resumes (and, with --steps at or below its
+    # step, is only scored again).
+    resume = run_dir if list(run_dir.glob("ckpt-*.index")) else None
+    trainer.prepare_data(data_path, resume=resume)
     trainer.build()
     setup_s = time.time() - t0
     recordings = voice_recordings(trainer, data_path)
@@ -239,7 +253,7 @@ def main(argv=None) -> int:
     for mark in marks:
         t = time.time()
         if args.steps:
-            summary = trainer.train(max_steps=int(mark), progress=False)
+            summary = train_to_step(trainer, int(mark))
         else:
             summary = trainer.train(max_minutes=mark - trained_s / 60, max_steps=10**9,
                                     progress=False)
@@ -262,14 +276,16 @@ def main(argv=None) -> int:
                "details": {**result, "latent": separation}}
         rows.append(row)
         cer = "n/a" if row["cer"] is None else f"{row['cer']:.3f}"
-        print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss {row['val_loss']:.4f}  "
-              f"align {row['alignment_score']:.3f}  MCD-DTW {row['mcd_dtw']:.2f} dB  CER {cer}"
+        print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss "
+              f"{_fmt(row['val_loss'], '.4f')}  align {_fmt(row['alignment_score'])}  "
+              f"MCD-DTW {_fmt(row['mcd_dtw'], '.2f')} dB  CER {cer}"
               f"{speaker_text(row)}{latent_text(row)}", flush=True)
         print(language_table(result["by_language"]), flush=True)
     print("\nminutes  step    val_loss  MCD-DTW(dB)  CER")
     for r in rows:
         cer = "n/a" if r["cer"] is None else f"{r['cer']:.3f}"
-        print(f"{r['minutes']:7.1f} {r['step']:6d}  {r['val_loss']:8.4f}  {r['mcd_dtw']:10.2f}  {cer}"
+        print(f"{r['minutes']:7.1f} {r['step']:6d}  {_fmt(r['val_loss'], '8.4f')}  "
+              f"{_fmt(r['mcd_dtw'], '10.2f')}  {cer}"
               f"{speaker_text(r)}{latent_text(r)}")
     out = Path(args.json) if args.json else run_dir / "convergence.json"
     out.write_text(json.dumps({"model_size": args.model_size, "level": args.optimization_level,
