@@ -100,7 +100,7 @@ def test_weight_zero_leaves_the_term_and_its_state_out() -> None:
 
 
 def test_config_validates_speaker_loss_weight() -> None:
-    assert XTTSConfig().training.speaker_loss_weight == 1.0
+    assert XTTSConfig().training.speaker_loss_weight == 3.0
     with pytest.raises(ConfigError, match="^training.speaker_loss_weight:"):
         TrainingConfig(speaker_loss_weight=-0.1)
     with pytest.raises(ConfigError, match="^training.speaker_loss_weight:"):
