@@ -56,7 +56,11 @@ def parse_args(argv=None):
     p.add_argument("--config", default=None, help="YAML config file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--minutes", type=float, default=30.0, help="training-time budget")
-    p.add_argument("--report-at", default="10,20,30", help="minutes at which to evaluate")
+    p.add_argument("--report-at", default="10,20,30",
+                   help="minutes (steps with --steps) at which to evaluate")
+    p.add_argument("--steps", type=int, default=0,
+                   help="training-step budget instead of --minutes (also the learning-rate "
+                        "schedule's horizon): the fair budget when the machine is shared")
     p.add_argument("--sentences", type=int, default=20, help="held-out sentences to score")
     p.add_argument("--run-dir", default="benchmarks/runs/convergence")
     p.add_argument("--json", default="", help="output JSON (default: RUN_DIR/convergence.json)")
@@ -179,9 +183,36 @@ def speaker_columns(speaker: dict | None) -> dict:
 
 
 def speaker_text(row: dict) -> str:
-    parts = [f"{g} sim {row[f'speaker_sim_{g}']:.3f} ID {row[f'speaker_id_{g}']:.2f}"
+    parts = [f"{g} sim {_fmt(row[f'speaker_sim_{g}'])} ID {_fmt(row[f'speaker_id_{g}'], '.2f')}"
              for g in ("training", "unseen") if row.get(f"speaker_sim_{g}") is not None]
     return ("  speaker: " + "; ".join(parts)) if parts else ""
+
+
+def train_to_step(trainer, step: int):
+    """Train to ``step``; a run already there (a finished run dir given again) is scored as
+    it is: its summary then has the step and a fresh validation."""
+    from myxtts.training.trainer import NothingToTrain, TrainingSummary
+    try:
+        return trainer.train(max_steps=step, progress=False)
+    except NothingToTrain:
+        return TrainingSummary(int(trainer.state.step.numpy()), int(trainer.state.epoch.numpy()),
+                               "already trained", last_val=trainer.validate())
+
+
+def latent_columns(separation: dict) -> dict:
+    """Latent nearest-centroid ID accuracy per group and the KL (nats per dimension)."""
+    out = {f"latent_id_{g}": separation.get(g, {}).get("latent_id_accuracy")
+           for g in ("training", "unseen")}
+    out["kl_per_dim"] = separation.get("training", {}).get("kl_per_dim")
+    return out
+
+
+def latent_text(row: dict) -> str:
+    parts = [f"{g} {_fmt(row[f'latent_id_{g}'], '.2f')}" for g in ("training", "unseen")
+             if row.get(f"latent_id_{g}") is not None]
+    kl = row.get("kl_per_dim")
+    return (("  latent ID: " + "; ".join(parts)) if parts else "") + \
+        (f"  KL/dim {kl:.4f}" if kl is not None else "")
 
 
 def main(argv=None) -> int:
@@ -191,6 +222,7 @@ def main(argv=None) -> int:
     from myxtts.config.presets import resolve_config
     from myxtts.data.demo import make_demo_dataset
     from myxtts.evaluation.heldout import evaluate
+    from myxtts.evaluation.latent import latent_separation
     from myxtts.inference.synthesizer import Synthesizer
     from myxtts.training.trainer import XTTSTrainer
 
@@ -198,10 +230,15 @@ def main(argv=None) -> int:
         args.demo_dir, language=args.demo_language)
     config = resolve_config(args.config, args.model_size, args.optimization_level, args.set)
     config.training.max_minutes = 0.0
+    if args.steps:
+        config.training.max_steps = args.steps
     run_dir = Path(args.run_dir)
     trainer = XTTSTrainer(config, run_dir)
     t0 = time.time()
-    trainer.prepare_data(data_path)
+    # A run dir that already holds checkpoints resumes (and, with --steps at or below its
+    # step, is only scored again).
+    resume = run_dir if list(run_dir.glob("ckpt-*.index")) else None
+    trainer.prepare_data(data_path, resume=resume)
     trainer.build()
     setup_s = time.time() - t0
     recordings = voice_recordings(trainer, data_path)
@@ -209,16 +246,23 @@ def main(argv=None) -> int:
     from myxtts.evaluation.cer import optional_recognizer
     recognizer = optional_recognizer(not args.no_cer)
     judge = speaker_judge(args, recordings)
+    budget = args.steps or args.minutes
     marks = sorted(float(m) for m in args.report_at.split(",") if m.strip())
-    marks = [m for m in marks if m <= args.minutes] or [args.minutes]
+    marks = [m for m in marks if m <= budget] or [budget]
     rows, trained_s = [], 0.0
     for mark in marks:
         t = time.time()
-        summary = trainer.train(max_minutes=mark - trained_s / 60, max_steps=10**9, progress=False)
+        if args.steps:
+            summary = train_to_step(trainer, int(mark))
+        else:
+            summary = trainer.train(max_minutes=mark - trained_s / 60, max_steps=10**9,
+                                    progress=False)
         trained_s += time.time() - t
         synth = Synthesizer.from_checkpoint(run_dir)
-        result = evaluate(synth, items, recognizer, save_dir=run_dir / f"samples-{int(mark)}min",
+        unit = "steps" if args.steps else "min"
+        result = evaluate(synth, items, recognizer, save_dir=run_dir / f"samples-{int(mark)}{unit}",
                           speaker_judge=judge)
+        separation = latent_separation(synth, recordings)
         row = {"minutes": round(trained_s / 60, 2), "step": summary.steps,
                "val_loss": summary.last_val.get("val_loss"),
                "alignment_score": summary.last_val.get("alignment_score"),
@@ -226,18 +270,23 @@ def main(argv=None) -> int:
                "cer_median": result["cer_median"], "traces": summary.trace_count,
                "by_language": {lang: {k: v for k, v in r.items() if k != "n"}
                                for lang, r in result["by_language"].items()},
-               **speaker_columns(result["speaker"]), "details": result}
+               **speaker_columns(result["speaker"]), **latent_columns(separation),
+               "val_kl_loss": summary.last_val.get("val_kl_loss"),
+               "val_speaker_loss": summary.last_val.get("val_speaker_loss"),
+               "details": {**result, "latent": separation}}
         rows.append(row)
         cer = "n/a" if row["cer"] is None else f"{row['cer']:.3f}"
-        print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss {row['val_loss']:.4f}  "
-              f"align {row['alignment_score']:.3f}  MCD-DTW {row['mcd_dtw']:.2f} dB  CER {cer}"
-              f"{speaker_text(row)}", flush=True)
+        print(f"[{row['minutes']:6.1f} min] step {row['step']:6d}  val_loss "
+              f"{_fmt(row['val_loss'], '.4f')}  align {_fmt(row['alignment_score'])}  "
+              f"MCD-DTW {_fmt(row['mcd_dtw'], '.2f')} dB  CER {cer}"
+              f"{speaker_text(row)}{latent_text(row)}", flush=True)
         print(language_table(result["by_language"]), flush=True)
     print("\nminutes  step    val_loss  MCD-DTW(dB)  CER")
     for r in rows:
         cer = "n/a" if r["cer"] is None else f"{r['cer']:.3f}"
-        print(f"{r['minutes']:7.1f} {r['step']:6d}  {r['val_loss']:8.4f}  {r['mcd_dtw']:10.2f}  {cer}"
-              f"{speaker_text(r)}")
+        print(f"{r['minutes']:7.1f} {r['step']:6d}  {_fmt(r['val_loss'], '8.4f')}  "
+              f"{_fmt(r['mcd_dtw'], '10.2f')}  {cer}"
+              f"{speaker_text(r)}{latent_text(r)}")
     out = Path(args.json) if args.json else run_dir / "convergence.json"
     out.write_text(json.dumps({"model_size": args.model_size, "level": args.optimization_level,
                                "data": str(data_path), "languages": list(trainer.data.tokenizer.languages), "setup_seconds": setup_s,

@@ -46,6 +46,8 @@ def make_inputs(strategy: str = "non_autoregressive", seed: int = 0):
         "stop_logits": tf.constant(stop),
         "speaker_mu": tf.constant(rng.normal(size=(B, Z)).astype(np.float32)),
         "speaker_logvar": tf.constant(0.3 * rng.normal(size=(B, Z)).astype(np.float32)),
+        "speaker_z": tf.constant(rng.normal(size=(B, Z)).astype(np.float32)),
+        "speaker_mu_target": tf.constant(rng.normal(size=(B, Z)).astype(np.float32)),
     }
     if strategy == "non_autoregressive":
         lp = np.stack([_diagonal_logprob(T, N, sharp=1.0)] * B).astype(np.float32)
@@ -236,7 +238,7 @@ def test_compute_terms_keys_shapes_and_total(strategy):
     loss = XTTSLoss(make_config(), strategy)
     batch, outputs = make_inputs(strategy)
     terms = loss.compute_terms(batch, outputs)
-    expected = {"mel_loss", "stop_loss", "kl_loss", "alignment_loss"}
+    expected = {"mel_loss", "stop_loss", "kl_loss", "alignment_loss", "speaker_loss"}
     if strategy == "non_autoregressive":
         expected.add("duration_loss")
     assert set(terms) == expected
@@ -542,10 +544,13 @@ def _perfect_prediction(positive_weight: float, smoothing: float):
             aligner[b, t, np.searchsorted(ends, t, side="right")] = 0.0
     log_prior = beta_binomial_log_prior(text_lengths, mel_lengths, N, T)
     batch = {"text_ids": tf.ones([B, N], tf.int32), "text_lengths": tf.constant(text_lengths),
-             "mel": tf.constant(mel), "mel_lengths": tf.constant(mel_lengths)}
+             "mel": tf.constant(mel), "mel_lengths": tf.constant(mel_lengths),
+             "speaker_ids": tf.range(B)}
     outputs = {"mel_before": tf.constant(mel), "mel_after": tf.constant(mel),
                "stop_logits": tf.constant(np.log(p_star / (1 - p_star)).astype(np.float32)),
                "speaker_mu": tf.zeros([B, Z]), "speaker_logvar": tf.zeros([B, Z]),
+               # two voices whose latents point different ways: the speaker loss's floor
+               "speaker_z": tf.eye(B, Z), "speaker_mu_target": tf.eye(B, Z),
                "aligner_logprob": tf.constant(aligner),
                "attn_logprob": tf.constant(aligner) + log_prior,
                "log_duration_pred": tf.constant(np.log(durations + 1.0).astype(np.float32)),
@@ -597,7 +602,8 @@ def test_val_loss_uses_the_steering_weights_not_the_adaptive_multipliers():
     loss_fn = XTTSLoss(make_config())
     batch, outputs = make_inputs()
     _, before = loss_fn(batch, outputs)
-    loss_fn.multipliers.assign([1.3, 0.7, 1.3, 0.7, 1.3])
+    n = len(loss_fn.term_names)
+    loss_fn.multipliers.assign(([1.3, 0.7] * n)[:n])
     grad_loss, after = loss_fn(batch, outputs)
     assert float(after["loss"]) == pytest.approx(float(before["loss"]))
     assert float(grad_loss) != pytest.approx(float(before["loss"]))
@@ -614,7 +620,7 @@ def test_adaptive_multipliers_ignore_terms_that_grew():
     names = loss_fn.term_names
     first = {k: 1.0 for k in names} | {"kl_loss": 0.001}
     later = {"mel_loss": 0.5, "stop_loss": 0.5, "kl_loss": 0.2, "alignment_loss": 0.9,
-             "duration_loss": 0.5}
+             "duration_loss": 0.5, "speaker_loss": 0.5}
     loss_fn.update_state(tf.constant(5.0), {k: tf.constant(v) for k, v in first.items()})
     loss_fn.update_state(tf.constant(2.0), {k: tf.constant(v) for k, v in later.items()})
     mult = dict(zip(names, loss_fn.multipliers.numpy()))

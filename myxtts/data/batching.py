@@ -46,6 +46,9 @@ class Batcher:
         for i, e in enumerate(examples):
             by_speaker[e.speaker].append(i)
         self.by_speaker = dict(by_speaker)
+        #: Integer label per speaker (sorted names): equal labels = same speaker, which is
+        #: all the speaker loss needs (labels of two batchers need not agree).
+        self.speaker_ids = {s: i for i, s in enumerate(sorted(self.by_speaker))}
         self.references = references
         self.lone_speakers, self.unseen_speakers = self._check_reference_pools()
 
@@ -123,6 +126,8 @@ class Batcher:
             "ref_mel": np.zeros((len(indices), max_ref, n_mels), np.float32),
             "ref_lengths": np.array([r.shape[0] for r in refs], np.int32),
             "language_ids": np.array([self.examples[i].language_id for i in indices], np.int32),
+            "speaker_ids": np.array([self.speaker_ids[self.examples[i].speaker]
+                                     for i in indices], np.int32),
         }
         for row, (t, m, r) in enumerate(zip(tokens, mels, refs)):
             batch["text_ids"][row, :len(t)] = t

@@ -33,7 +33,7 @@ class ARXTTSModel(XTTSModel):
     def call(self, batch, training=False):
         mel, mel_lengths = batch["mel"], batch["mel_lengths"]
         r = self.config.reduction_factor
-        text_mask, _, encoded, speaker, mu, logvar = self._encode(
+        text_mask, _, encoded, speaker, mu, logvar, z = self._encode(
             batch["text_ids"], batch["text_lengths"], batch["ref_mel"], batch["ref_lengths"],
             training, training, batch.get("language_ids"))
         frames = tf.shape(mel)[1]
@@ -50,8 +50,7 @@ class ARXTTSModel(XTTSModel):
             "mel_before": tf.cast(mel_before, tf.float32),
             "mel_after": tf.cast(mel_after, tf.float32),
             "stop_logits": stop[:, :frames],
-            "speaker_mu": mu,
-            "speaker_logvar": logvar,
+            **self.speaker_outputs(batch, mu, logvar, z, training),
             "alignments": alignments,
             "decoder_lengths": dec_lengths,
         }
@@ -62,7 +61,7 @@ class ARXTTSModel(XTTSModel):
         ``stop_threshold`` or ``max_decoder_steps`` (or ``max_frames``, if smaller) frames.
         ``speed`` is ignored."""
         r = self.config.reduction_factor
-        text_mask, _, encoded, speaker, _, _ = self._encode(
+        text_mask, _, encoded, speaker, _, _, _ = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
             language_ids=language_ids, speaker_latent=speaker_latent)
         batch = tf.shape(text_ids)[0]

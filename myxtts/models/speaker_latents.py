@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
+from myxtts.training.loss_terms import kl_loss
+
 #: Utterances per speaker that go into a speaker's mean latent (evenly spread over its
 #: utterances), which bounds the cost of a checkpoint save on large datasets.
 UTTERANCES_PER_SPEAKER = 32
@@ -36,6 +38,13 @@ def reference_windows(mel: np.ndarray, frames: int) -> list[np.ndarray]:
 
 def mel_latents(model, mels: list[np.ndarray], frames: int) -> np.ndarray:
     """Latent ``[len(mels), latent_dim]`` of each normalised mel (mean over its windows)."""
+    return mel_posteriors(model, mels, frames)[0]
+
+
+def mel_posteriors(model, mels: list[np.ndarray], frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per normalised mel: its latent (the posterior mean averaged over its windows,
+    ``[len(mels), latent_dim]``) and the posterior's KL from the standard-normal prior in
+    nats per latent dimension (averaged over its windows, ``[len(mels)]``)."""
     windows, owner = [], []
     for i, mel in enumerate(mels):
         if mel.ndim != 2 or mel.shape[0] == 0:
@@ -43,19 +52,21 @@ def mel_latents(model, mels: list[np.ndarray], frames: int) -> np.ndarray:
         for w in reference_windows(mel, frames):
             windows.append(w)
             owner.append(i)
-    mus = []
+    mus, kls = [], []
     for start in range(0, len(windows), _BATCH):
         part = windows[start:start + _BATCH]
         longest = max(w.shape[0] for w in part)
         batch = np.zeros((len(part), longest, part[0].shape[1]), np.float32)
         for row, w in enumerate(part):
             batch[row, :w.shape[0]] = w
-        mu, _ = model.speaker_posterior(tf.constant(batch),
-                                        tf.constant([w.shape[0] for w in part], tf.int32))
+        mu, logvar = model.speaker_posterior(tf.constant(batch),
+                                             tf.constant([w.shape[0] for w in part], tf.int32))
         mus.append(np.asarray(mu, np.float32))
-    mus = np.concatenate(mus)
+        kls.append(np.asarray(kl_loss(mu, logvar), np.float32))
+    mus, kls = np.concatenate(mus), np.concatenate(kls)
     owner = np.asarray(owner)
-    return np.stack([mus[owner == i].mean(axis=0) for i in range(len(mels))])
+    return (np.stack([mus[owner == i].mean(axis=0) for i in range(len(mels))]),
+            np.array([kls[owner == i].mean() for i in range(len(mels))], np.float32))
 
 
 @dataclass

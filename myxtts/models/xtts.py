@@ -92,7 +92,21 @@ class XTTSModel(keras.Model):
             z = mu + tf.exp(0.5 * logvar) * _latent_noise(tf.shape(mu), self.latent_seed)
         speaker = tf.cast(self.speaker_projection(z), encoded.dtype)[:, None, :]
         encoded = apply_mask(encoded + speaker, text_mask)
-        return text_mask, embedded, encoded, speaker, mu, logvar
+        return text_mask, embedded, encoded, speaker, mu, logvar, z
+
+    def speaker_outputs(self, batch, mu, logvar, z, training):
+        """The speaker entries of the train-time outputs: the reference's posterior
+        (``speaker_mu``, ``speaker_logvar``), the latent the decoder saw (``speaker_z``, a
+        sample when training) and the posterior mean of a crop of the target utterance
+        itself (``speaker_mu_target``, its first frames, as many as the longest reference of
+        the batch), which the speaker loss contrasts with ``speaker_z``: another clip of the
+        same voice, always."""
+        width = tf.reduce_max(batch["ref_lengths"])
+        target = batch["mel"][:, :width]
+        lengths = tf.minimum(batch["mel_lengths"], tf.shape(target)[1])
+        mu_target, _ = self.speaker_posterior(target, lengths, training=training)
+        return {"speaker_mu": mu, "speaker_logvar": logvar, "speaker_z": z,
+                "speaker_mu_target": mu_target}
 
     def _decode(self, encoded, alignment, speaker, mel_mask, training):
         frames = tf.matmul(tf.cast(alignment, encoded.dtype), encoded) + speaker
@@ -105,7 +119,7 @@ class XTTSModel(keras.Model):
     def call(self, batch, training=False):
         text_ids, text_lengths = batch["text_ids"], batch["text_lengths"]
         mel, mel_lengths = batch["mel"], batch["mel_lengths"]
-        text_mask, embedded, encoded, speaker, mu, logvar = self._encode(
+        text_mask, embedded, encoded, speaker, mu, logvar, z = self._encode(
             text_ids, text_lengths, batch["ref_mel"], batch["ref_lengths"], training, training,
             batch.get("language_ids"))
         max_text, max_mel = tf.shape(text_ids)[1], tf.shape(mel)[1]
@@ -122,8 +136,7 @@ class XTTSModel(keras.Model):
             "mel_before": tf.cast(mel_before, tf.float32),
             "mel_after": tf.cast(mel_after, tf.float32),
             "stop_logits": stop_logits,
-            "speaker_mu": mu,
-            "speaker_logvar": logvar,
+            **self.speaker_outputs(batch, mu, logvar, z, training),
             "attn_logprob": attn_logprob,
             "aligner_logprob": aligner_logprob,
             "log_duration_pred": log_duration_pred,
@@ -150,7 +163,7 @@ class XTTSModel(keras.Model):
         sped up to about that length (at most ``max_frames`` plus one frame per token),
         which bounds the cost of decoding an untrained or diverged duration predictor.
         """
-        _, _, encoded, speaker, _, _ = self._encode(
+        _, _, encoded, speaker, _, _, _ = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
             language_ids=language_ids, speaker_latent=speaker_latent)
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])

@@ -228,3 +228,51 @@ def duration_loss(
     pred = tf.where(mask, pred, 0.0)
     target = tf.where(mask, target, 0.0)
     return tf.reduce_sum(tf.square(pred - target), axis=1) / _safe_count(text_lengths)
+
+
+#: Temperature of the speaker loss's cosine similarities (0.1: a sharp softmax over the
+#: batch, as in supervised-contrastive and GE2E-style speaker training).
+SPEAKER_LOSS_TEMPERATURE = 0.1
+
+
+def speaker_contrastive_loss(
+    anchors: tf.Tensor,
+    candidates: tf.Tensor,
+    speaker_ids: tf.Tensor | None = None,
+    temperature: float = SPEAKER_LOSS_TEMPERATURE,
+) -> tf.Tensor:
+    """Supervised-contrastive speaker loss: ``[B]``.
+
+    Row ``i`` scores, among the batch's ``candidates`` (cosine similarity / temperature,
+    softmax over all ``j``), the probability of the candidates with the same speaker id
+    as ``i``; the loss is its negative log: 0 when every other voice is far. The pair
+    ``(i, i)`` must be the same voice (the model passes the latent of example ``i``'s
+    reference and of its own target utterance), so every row has a positive; without
+    ``speaker_ids`` only that pair is.
+
+    Args:
+        anchors, candidates: ``[B, D]`` latents (reference latent, target-clip latent).
+        speaker_ids: ``[B]`` integer labels, equal for the same speaker (any numbering).
+
+    Under ``tf.distribute`` (replica context) the candidates of all replicas are gathered,
+    so each row is scored against the global batch, exactly as on one device.
+    """
+    a = tf.math.l2_normalize(_f32(anchors), axis=-1)
+    c = tf.math.l2_normalize(_f32(candidates), axis=-1)
+    n = tf.shape(a)[0]
+    own = tf.range(n)
+    ids = None if speaker_ids is None else tf.reshape(tf.cast(speaker_ids, tf.int32), [-1])
+    candidate_ids = ids
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        # Contrast with the whole global batch, as on one device: every replica gathers
+        # all candidates (equal shares; replica r's rows come r-th).
+        own = own + tf.cast(ctx.replica_id_in_sync_group, tf.int32) * n
+        c = ctx.all_gather(c, axis=0)
+        candidate_ids = None if ids is None else ctx.all_gather(ids, axis=0)
+    logits = tf.matmul(a, c, transpose_b=True) / float(temperature)  # [B, global B]
+    same = tf.equal(own[:, None], tf.range(tf.shape(c)[0])[None, :])
+    if ids is not None:
+        same = same | tf.equal(ids[:, None], candidate_ids[None, :])
+    positive = tf.reduce_logsumexp(tf.where(same, logits, _NEG_LARGE), axis=1)
+    return tf.reduce_logsumexp(logits, axis=1) - positive

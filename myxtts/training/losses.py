@@ -36,6 +36,7 @@ from myxtts.training.loss_terms import (
     guided_attention_loss,
     kl_loss,
     masked_mel_loss,
+    speaker_contrastive_loss,
     stop_token_loss,
 )
 
@@ -50,6 +51,7 @@ _WEIGHT_FIELDS = {
     "kl_loss": "kl_loss_weight",
     "alignment_loss": "alignment_loss_weight",
     "duration_loss": "duration_loss_weight",
+    "speaker_loss": "speaker_loss_weight",
 }
 _EPS = 1e-8
 
@@ -86,7 +88,10 @@ class XTTSLoss(tf.Module):
                 f"decoder_strategy must be one of {DECODER_STRATEGIES}, got {decoder_strategy!r}"
             )
         self.decoder_strategy = decoder_strategy
-        self.term_names: tuple[str, ...] = _TERMS[decoder_strategy]
+        # The speaker loss is a term only when weighted: a run trained without it keeps
+        # the loss state's shape (one EMA per term) and so its checkpoints resume.
+        speaker = ("speaker_loss",) if getattr(training_config, "speaker_loss_weight", 0) else ()
+        self.term_names: tuple[str, ...] = _TERMS[decoder_strategy] + speaker
         self.reconfigure(training_config)
         self.steering_weights: dict[str, float] = dict(self.base_weights)
         if steering_weights:
@@ -183,6 +188,12 @@ class XTTSLoss(tf.Module):
                 _require(outputs, "speaker_logvar", "outputs"),
             ),
         }
+        if "speaker_loss" in self.term_names:
+            terms["speaker_loss"] = speaker_contrastive_loss(
+                _require(outputs, "speaker_z", "outputs"),
+                _require(outputs, "speaker_mu_target", "outputs"),
+                batch.get("speaker_ids"),
+            )
         if self.decoder_strategy == "non_autoregressive":
             attn_logprob = _require(outputs, "attn_logprob", "outputs")
             durations = _require(outputs, "durations", "outputs")

@@ -22,6 +22,7 @@ BATCH_SIGNATURE = {
     "ref_mel": tf.TensorSpec([None, None, None], tf.float32),
     "ref_lengths": tf.TensorSpec([None], tf.int32),
     "language_ids": tf.TensorSpec([None], tf.int32),
+    "speaker_ids": tf.TensorSpec([None], tf.int32),
 }
 
 
