@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import yaml
 
 from myxtts.config.config import ConfigError, TrainingConfig, XTTSConfig
 from myxtts.evaluation.latent import nearest_centroid_accuracy
@@ -130,3 +131,14 @@ def test_batches_carry_speaker_ids() -> None:
                       DataConfig(batch_size=4), seed=1, shuffle=False)
     ids = batcher.make_batch([0, 1, 2, 3], np.random.default_rng(0))["speaker_ids"].tolist()
     assert ids[0] == ids[2] and len({ids[0], ids[1], ids[3]}) == 3
+
+
+def test_a_checkpoint_saved_before_the_speaker_loss_resumes_without_it():
+    from myxtts.cli.train_config import config_from_yaml_text
+    from myxtts.config.config import XTTSConfig
+
+    stored = XTTSConfig().to_dict()
+    del stored["training"]["speaker_loss_weight"]
+    assert config_from_yaml_text(yaml.safe_dump(stored), "old").training.speaker_loss_weight == 0
+    stored["training"]["speaker_loss_weight"] = 2.0
+    assert config_from_yaml_text(yaml.safe_dump(stored), "new").training.speaker_loss_weight == 2

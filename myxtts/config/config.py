@@ -202,8 +202,8 @@ class TrainingConfig(_Section):
     kl_loss_weight: float = _f(1.0, "Weight of the speaker-latent KL loss.", ge=0)
     speaker_loss_weight: float = _f(
         3.0, "Weight of the speaker loss: the reference's latent must pick out, among the "
-        "batch, clips of its own speaker (contrastive; 0 = off, as before; a run saved "
-        "without it resumes only with 0). 3: speaker-ID 0.94 vs 0.83 at 1 (VOICE_CLONING.md).",
+        "batch, clips of its own speaker (contrastive; 0 = off, as before; runs saved "
+        "without it resume with 0). 3: speaker-ID 0.94 vs 0.83 at 1 (VOICE_CLONING.md).",
         ge=0)
     stop_loss_weight: float = _f(1.0, "Weight of the stop-token loss.", ge=0)
     duration_loss_weight: float = _f(1.0, "Weight of the duration loss (non-autoregressive).",
