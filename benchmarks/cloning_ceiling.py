@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -26,7 +25,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", default="")
     args = p.parse_args(argv)
     import numpy as np
-    from convergence import held_out_items, parse_args, speaker_judge, voice_recordings
+    from benchmarks.convergence import held_out_items, parse_args, speaker_judge, voice_recordings
     from myxtts.audio.features import log_mel
     from myxtts.audio.vocoder import GriffinLimVocoder
     from myxtts.config.config import XTTSConfig
