@@ -121,14 +121,20 @@ def resolve_checkpoint(path: str | Path) -> str:
     raise CheckpointError(f"{path}: not a checkpoint prefix or a directory holding checkpoints")
 
 
+def open_checkpoint(path: str | Path):
+    """``(prefix, reader)`` of a checkpoint prefix or run directory; CheckpointError naming
+    it when it is missing, corrupt or truncated."""
+    prefix = resolve_checkpoint(path)
+    try:
+        return prefix, tf.train.load_checkpoint(prefix)
+    except Exception as exc:  # corrupt or truncated files
+        raise CheckpointError(f"{prefix}: cannot read checkpoint ({exc})") from exc
+
+
 def read_metadata(path: str | Path) -> dict:
     """Config YAML, symbols and mel statistics stored in a checkpoint, plus its step and
     ``speaker_latents_json`` (empty for checkpoints without a speaker-latent table)."""
-    prefix = resolve_checkpoint(path)
-    try:
-        reader = tf.train.load_checkpoint(prefix)
-    except Exception as exc:  # corrupt or truncated files
-        raise CheckpointError(f"{prefix}: cannot read checkpoint ({exc})") from exc
+    prefix, reader = open_checkpoint(path)
     meta = {"prefix": prefix}
     for key in META_KEYS:
         name = f"state/{key}/.ATTRIBUTES/VARIABLE_VALUE"

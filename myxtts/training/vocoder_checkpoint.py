@@ -16,7 +16,7 @@ import yaml
 
 from myxtts.config.config import AudioConfig, XTTSConfig
 from myxtts.models.vocoder import VocoderGenerator
-from myxtts.training.checkpoints import CheckpointError, resolve_checkpoint
+from myxtts.training.checkpoints import CheckpointError, open_checkpoint
 
 #: Sub-folder of an acoustic run directory that holds its vocoder.
 VOCODER_DIR = "vocoder"
@@ -98,11 +98,7 @@ def mel_mismatch(a: AudioConfig, b: AudioConfig) -> list[str]:
 
 def read_vocoder_config(path: str | Path) -> tuple[str, XTTSConfig]:
     """Prefix and stored config of a vocoder checkpoint (prefix or directory)."""
-    prefix = resolve_checkpoint(path)
-    try:
-        reader = tf.train.load_checkpoint(prefix)
-    except Exception as exc:  # corrupt or truncated files
-        raise CheckpointError(f"{prefix}: cannot read checkpoint ({exc})") from exc
+    prefix, reader = open_checkpoint(path)
     if not reader.has_tensor(_CONFIG_TENSOR) or not reader.has_tensor(
             "generator/head/bias/.ATTRIBUTES/VARIABLE_VALUE"):
         raise CheckpointError(f"{prefix}: not a MyXTTS vocoder checkpoint")
