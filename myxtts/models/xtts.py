@@ -101,9 +101,9 @@ class XTTSModel(keras.Model):
         itself (``speaker_mu_target``, its first frames, as many as the longest reference of
         the batch), which the speaker loss contrasts with ``speaker_z``: another clip of the
         same voice, always."""
-        width = tf.reduce_max(batch["ref_lengths"])
+        width = tf.cast(tf.reduce_max(batch["ref_lengths"]), tf.int32)
         target = batch["mel"][:, :width]
-        lengths = tf.minimum(batch["mel_lengths"], tf.shape(target)[1])
+        lengths = tf.minimum(tf.cast(batch["mel_lengths"], tf.int32), tf.shape(target)[1])
         mu_target, _ = self.speaker_posterior(target, lengths, training=training)
         return {"speaker_mu": mu, "speaker_logvar": logvar, "speaker_z": z,
                 "speaker_mu_target": mu_target}
