@@ -28,7 +28,7 @@ DEMO_VOCODER_GTA_STEPS ?= 500
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install install-test system-deps demo demo-fa demo-vocoder demo-clean demo-fa-clean test
+.PHONY: help install install-test system-deps demo demo-fa demo-vocoder demo-clean demo-fa-clean test test-slow
 
 help:
 	@echo "make demo        install, build $(DEMO_DATA), train the tiny model for $(DEMO_MINUTES) min into $(DEMO_RUN),"
@@ -37,6 +37,7 @@ help:
 	@echo "make demo-vocoder  after make demo: train its neural vocoder into $(DEMO_RUN)/vocoder and"
 	@echo "                 speak the held-out sentences again with it (heldout-*.wav)"
 	@echo "make test        install with the [test] extra, then run the test suite ($(PYTHON) -m pytest -q tests)"
+	@echo "make test-slow   the slow tests the default run leaves out (multi-device, mixed precision, long runs)"
 	@echo "make install     pip install -e . (and espeak-ng through apt-get when run as root)"
 	@echo "make demo-clean  delete $(DEMO_RUN) so the next make demo trains afresh (demo-fa-clean: $(DEMO_FA_RUN))"
 
@@ -138,3 +139,7 @@ demo-fa-clean:
 
 test: install-test
 	$(PYTHON) -m pytest -q tests
+
+# The slow tests (multi-device, mixed precision, long resume runs): CI runs them after make test.
+test-slow: install-test
+	$(PYTHON) -m pytest -q -m slow tests

@@ -65,6 +65,7 @@ def run(mode: str, demo: Path, tmp_path: Path) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(demo, tmp_path):
     result = run("mirrored", demo, tmp_path)
     assert result["replicas"] == 2
@@ -73,6 +74,7 @@ def test_mirrored_strategy_over_two_logical_cpus(demo, tmp_path):
     assert result["loss"] is not None and result["loss"] == result["loss"]  # not NaN
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy, dtype", [("mixed_float16", "float16"),
                                            ("mixed_bfloat16", "bfloat16")])
 def test_mixed_precision_trains_with_finite_weights(policy, dtype, demo, tmp_path):

@@ -193,6 +193,7 @@ def test_distribute_flag_sets_the_config(capsys):
 
 # ------------------------------------------------------------------ training
 
+@pytest.mark.slow
 def test_two_logical_cpus_match_one_device_at_the_same_global_batch(demo, reference, tmp_path):
     """MirroredStrategy over 2 logical CPU devices through the CLI: the same losses per
     step as one device (global batch 4 = 2 per replica) and the same weights."""
@@ -212,6 +213,7 @@ def test_two_logical_cpus_match_one_device_at_the_same_global_batch(demo, refere
     assert max_abs_difference(weights(tmp_path / "weights"), weights(ref_dump)) < WEIGHT_ATOL
 
 
+@pytest.mark.slow
 def test_two_workers_train_in_step_write_once_and_resume(demo, reference, tmp_path):
     """Two worker processes (MultiWorkerMirroredStrategy, TF_CONFIG on 127.0.0.1) end with
     the same weights, only the chief writes the run directory (the other's scratch

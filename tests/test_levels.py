@@ -294,6 +294,7 @@ def tiny_auto_config(data: Path) -> XTTSConfig:
     return config.validate()
 
 
+@pytest.mark.slow
 def test_auto_warm_restarts_in_place_at_most_three_times(tmp_path):
     from myxtts.data.demo import make_demo_dataset
     from myxtts.training.auto_level import MAX_WARM_RESTARTS

@@ -49,6 +49,7 @@ def checkpoint_is_finite(prefix: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_finished_run_resumes_to_a_larger_max_steps_and_best_is_kept(demo, tmp_path):
     run = tmp_path / "run"
     config = tiny_config(epochs=2, val_every_steps=1)
@@ -74,6 +75,7 @@ def test_finished_run_resumes_to_a_larger_max_steps_and_best_is_kept(demo, tmp_p
     assert wav.ndim == 1 and wav.size > 1000 and np.isfinite(wav).all()
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_current_step_and_resume_continues_from_it(demo, tmp_path):
     run = tmp_path / "run"
     config = tiny_config(val_every_steps=1, checkpoint_every_steps=1000)
@@ -89,6 +91,7 @@ def test_sigterm_saves_the_current_step_and_resume_continues_from_it(demo, tmp_p
     assert resumed.train(max_steps=5, progress=False).steps == 5
 
 
+@pytest.mark.slow
 def test_nonfinite_weights_roll_back_lower_the_lr_and_are_never_saved(demo, tmp_path):
     run = tmp_path / "run"
     config = tiny_config(val_every_steps=1, checkpoint_every_steps=2,

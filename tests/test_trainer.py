@@ -75,6 +75,7 @@ def assert_snapshots_equal(a: dict, b: dict, atol: float = 0.0) -> None:
 
 # ------------------------------------------------------------------ (a) overfit one batch
 
+@pytest.mark.slow
 def test_overfit_one_batch(demo, tmp_path):
     """A fixed batch of 4 utterances is memorised: the mel term falls by >= 75 % and the
     reported total by >= 85 %.
