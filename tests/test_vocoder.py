@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from myxtts.audio.features import log_mel, tf_log_mel
+from myxtts.audio.features import _mel_basis, log_mel, tf_log_mel
 from myxtts.config.config import AudioConfig, XTTSConfig
 from myxtts.data.demo import make_demo_dataset
 from myxtts.training.checkpoints import CheckpointError
 from myxtts.training.vocoder_checkpoint import (DISCRIMINATOR_MARK, aligned_audio, build_generator,
-                                                find_vocoder_dir, load_vocoder)
+                                                find_vocoder_dir, load_vocoder,
+                                                read_vocoder_config)
 from myxtts.training.vocoder_data import VocoderData, ground_truth_data, gta_data
-from myxtts.training.vocoder_losses import mel_loss, stft_loss, vocoder_losses
+from myxtts.training.vocoder_losses import (mel_loss, spectrum_losses, stft_loss,
+                                            target_spectrum, vocoder_losses)
 from myxtts.training.vocoder_trainer import VocoderTrainer
 from myxtts.inference.vocoders import select_vocoder
 from tiny_checkpoint import write_tiny_checkpoint
@@ -70,7 +72,7 @@ def test_losses_are_per_example_zero_for_the_real_audio_and_grow_with_the_error(
     audio = AudioConfig()
     real = np.stack([chirp(0.3, audio.sample_rate, f) for f in (150.0, 250.0)])
     noisy = real + np.random.default_rng(0).normal(0, 0.05, real.shape).astype(np.float32)
-    same = vocoder_losses(tf.constant(real), tf.constant(real), audio, 1.0, 1.0)
+    same = vocoder_losses(tf.constant(real), tf.constant(real), audio, XTTSConfig().vocoder)
     assert same["loss"].shape == (2,)
     assert float(tf.reduce_max(same["mel_loss"])) < 1e-5
     assert float(tf.reduce_max(same["stft_loss"])) < 1e-3
@@ -86,6 +88,96 @@ def test_generator_gives_hop_samples_per_frame():
     out = generator(tf.zeros([2, 10, config.audio.n_mels]))
     assert out.shape == (2, 10 * config.audio.hop_length)
     assert np.all(np.isfinite(out.numpy()))
+
+
+def test_the_real_spectrum_has_zero_spectrum_loss_and_the_generator_inverts_it_in_place():
+    """Training segments' targets are the frames the generator predicts: the real STFT of a
+    segment with context, fed back through the generator's inverse STFT, gives back that
+    segment's samples, and scores zero; a shifted segment does not."""
+    config = small_config()
+    audio, hop, half = config.audio, config.audio.hop_length, config.audio.n_fft // 2
+    wav = chirp(0.8, audio.sample_rate, 140.0)
+    mel = log_mel(wav, audio)
+    wav = aligned_audio(wav, mel.shape[0], hop)
+    trainer = VocoderTrainer(config, Path("unused"), VocoderData([mel], [wav], [mel], [wav]))
+    mels, wavs, contexts = trainer.segments(0)
+    assert contexts.shape == (4, wavs.shape[1] + 2 * half)
+    np.testing.assert_array_equal(contexts[:, half:-half], wavs)
+    target = target_spectrum(tf.constant(contexts), audio)
+    assert target.shape == (4, config.vocoder.segment_frames, audio.n_fft // 2 + 1)
+    log_mag = tf.math.log(tf.maximum(tf.abs(target), 1e-5))
+    phase = tf.math.angle(target)
+    rebuilt = trainer.generator.waveform(log_mag, phase).numpy()
+    inner = slice(half, -half)  # the edges lack the overlap of outside frames
+    np.testing.assert_allclose(rebuilt[:, inner], wavs[:, inner], atol=1e-4)
+    zero = spectrum_losses(log_mag, phase + 2 * np.pi, target)  # a whole turn is no error
+    assert float(tf.reduce_max(zero["amplitude_loss"])) < 1e-4
+    assert float(tf.reduce_max(zero["phase_loss"])) < 1e-3
+    shifted = target_spectrum(tf.constant(np.roll(contexts, 37, axis=1)), audio)
+    wrong = spectrum_losses(log_mag, phase, shifted)
+    assert np.all(wrong["phase_loss"].numpy() > 0.5)
+
+
+def test_gta_fine_tuning_mixes_in_the_recordings_own_mels_at_the_configured_fraction():
+    """On GTA data a segment takes the real mel with probability gta_real_fraction (the
+    same frames, the same audio), so the vocoder keeps rendering real mels."""
+    base = synthetic_data(AudioConfig())
+    gta = [m - 1.0 for m in base.train_mels]  # stand-in predictions, told apart by value
+    data = VocoderData(gta, base.train_wavs, base.val_mels, base.val_wavs, "gta:x",
+                       train_real_mels=base.train_mels)
+    fractions = {}
+    for fraction in (0.0, 0.5):
+        config = small_config(gta_real_fraction=fraction, batch_size=16)
+        trainer = VocoderTrainer(config, Path("unused"), data)
+        reference = VocoderTrainer(config, Path("unused"), base)
+        real = 0
+        for step in range(10):
+            mels, wavs, _ = trainer.segments(step)
+            plain = reference.segments(step)
+            np.testing.assert_array_equal(wavs, plain[1])  # the same windows either way
+            from_real = np.all(mels == plain[0], axis=(1, 2))
+            assert np.all(from_real | np.all(mels == plain[0] - 1.0, axis=(1, 2)))
+            real += int(from_real.sum())
+        fractions[fraction] = real / 160
+    assert fractions[0.0] == 0.0
+    assert 0.35 < fractions[0.5] < 0.65
+
+
+def test_magnitude_prior_starts_the_generator_from_the_mel_envelope():
+    """Before any training (zero head), the prior's magnitudes already carry the input
+    mel: put back through the filterbank they give the mel again, where it is above the
+    floor; without the prior every magnitude is 1."""
+    audio = AudioConfig()
+    mel = log_mel(chirp(0.4, audio.sample_rate, 200.0), audio)
+    with_prior, without = build_generator(small_config()), \
+        build_generator(small_config(magnitude_prior=False))
+    for generator in (with_prior, without):
+        generator.head.set_weights([np.zeros_like(w) for w in generator.head.get_weights()])
+    log_mag, _ = with_prior.log_magnitude_phase(tf.constant(mel[None]))
+    again = np.log(np.maximum(np.exp(log_mag.numpy()[0]) @ _mel_basis(audio).T, 1e-5))
+    loud = mel > np.log(1e-2)
+    assert loud.sum() > 100
+    assert float(np.mean(np.abs(again - mel)[loud])) < 0.3
+    flat, _ = without.log_magnitude_phase(tf.constant(mel[None]))
+    assert float(tf.reduce_max(tf.abs(flat))) == 0.0
+
+
+def test_an_old_vocoder_checkpoint_loads_without_the_prior_it_was_trained_without(tmp_path):
+    config = small_config(magnitude_prior=False, amplitude_loss_weight=0.0,
+                          phase_loss_weight=0.0)
+    trainer = VocoderTrainer(config, tmp_path / "old", synthetic_data(config.audio))
+    trainer.train(progress=False, max_steps=1)
+    prefix = str(tmp_path / "old" / "ckpt-1")
+    text = config.to_yaml()
+    for key in ("magnitude_prior", "amplitude_loss_weight", "phase_loss_weight"):
+        text = "\n".join(line for line in text.splitlines()
+                         if not line.strip().startswith(key + ":"))
+    trainer.state.config_yaml.assign(text)  # the config as saved before these keys existed
+    trainer.checkpoint.write(prefix)
+    _, stored = read_vocoder_config(prefix)
+    assert stored.vocoder.magnitude_prior is False
+    assert stored.vocoder.phase_loss_weight == 0.0 and stored.vocoder.amplitude_loss_weight == 0
+    assert XTTSConfig().vocoder.magnitude_prior is True
 
 
 def test_training_lowers_the_validation_loss(tmp_path):
@@ -121,8 +213,12 @@ def test_resume_is_exact_across_the_start_of_adversarial_training(runs):
     assert np.isfinite(steps[4]["adversarial_loss"])
     a, _, _ = load_vocoder(runs / "whole")
     b, _, _ = load_vocoder(runs / "split")
+    # Float rounding differs by ~1e-7 between separately traced graphs; the phase loss's
+    # wrap (round to the nearest turn) turns that into a flipped sign for a few bins near
+    # +-pi, so a handful of weights differ by a few 1e-6. A step replayed differently (data,
+    # schedule, optimizer moments) moves weights by up to the learning rate, 1e-3 (AdamW).
     for x, y in zip(a.weights, b.weights):
-        np.testing.assert_allclose(x.numpy(), y.numpy(), atol=1e-6)
+        np.testing.assert_allclose(x.numpy(), y.numpy(), atol=2e-5)
     reader = tf.train.load_checkpoint(str(runs / "split" / "ckpt-4"))
     assert int(reader.get_tensor(DISCRIMINATOR_MARK)) == 2  # both adversarial steps
 

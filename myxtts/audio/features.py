@@ -56,6 +56,12 @@ def _mel_basis(audio: AudioConfig) -> np.ndarray:
     ).astype(np.float32)
 
 
+def inverse_mel_basis(audio: AudioConfig) -> np.ndarray:
+    """Pseudo-inverse of the mel filterbank, ``[n_fft // 2 + 1, n_mels]``: ``mel @ inv.T``
+    estimates linear magnitudes (smooth, may dip below zero; callers clip)."""
+    return np.linalg.pinv(_mel_basis(audio)).astype(np.float32)
+
+
 def magnitude_spectrogram(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
     """Linear magnitude STFT, shape ``[frames, n_fft // 2 + 1]``."""
     spec = librosa.stft(

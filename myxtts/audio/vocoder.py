@@ -11,7 +11,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from myxtts.audio.features import _mel_basis
+from myxtts.audio.features import inverse_mel_basis
 from myxtts.config.config import AudioConfig
 
 
@@ -27,7 +27,7 @@ class GriffinLimVocoder:
 
     def __init__(self, audio: AudioConfig):
         self.audio = audio
-        self._inverse_basis = np.linalg.pinv(_mel_basis(audio)).astype(np.float32)
+        self._inverse_basis = inverse_mel_basis(audio)
 
     def __call__(self, log_mel: np.ndarray) -> np.ndarray:
         """``log_mel``: ``[frames, n_mels]`` un-normalised log-mel. Returns float32 audio."""

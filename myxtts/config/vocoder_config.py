@@ -21,6 +21,8 @@ class VocoderConfig(_Section):
     blocks: int = _f(8, "Number of ConvNeXt blocks (all at the mel frame rate).", gt=0)
     kernel_size: int = _f(7, "Depthwise convolution width in frames.", gt=0)
     expansion: int = _f(3, "Pointwise expansion factor inside a block.", gt=0)
+    magnitude_prior: bool = _f(True, "Predict log-magnitudes as a correction of the mel's "
+                                     "pseudo-inverse (FreeV prior) instead of from scratch.")
     segment_frames: int = _f(32, "Mel frames per training segment (x hop_length samples).",
                              gt=0)
     batch_size: int = _f(16, "Segments per training step.", gt=0)
@@ -33,6 +35,15 @@ class VocoderConfig(_Section):
                             ge=0)
     mel_loss_weight: float = _f(1.0, "Weight of the log-mel L1 term.", ge=0)
     stft_loss_weight: float = _f(1.0, "Weight of the multi-resolution STFT term.", ge=0)
+    amplitude_loss_weight: float = _f(0.0, "Weight of the L1 between the generator's own STFT "
+                                           "log-magnitudes and the recording's (APNet "
+                                           "amplitude loss; logged either way; 0 = off: with "
+                                           "the phase loss it cost copy-synthesis MCD, DNSMOS "
+                                           "and CER at 500 steps, see docs/VOCODER.md).", ge=0)
+    phase_loss_weight: float = _f(0.0, "Weight of the anti-wrapping phase losses: "
+                                       "instantaneous phase + group delay + instantaneous "
+                                       "frequency, frame for frame (APNet; logged either "
+                                       "way; 0 = off, see amplitude_loss_weight).", ge=0)
     adversarial_weight: float = _f(0.0, "Weight of the hinge adversarial term (multi-resolution "
                                         "spectrogram discriminators; 0 = off: on 2 CPU cores 314 "
                                         "adversarial steps cost 5x a step and changed no score, "
@@ -41,6 +52,11 @@ class VocoderConfig(_Section):
     adversarial_start_step: int = _f(3000, "Step from which the discriminators train and the "
                                            "adversarial terms apply.", ge=0)
     discriminator_channels: int = _f(16, "Channels of each spectrogram discriminator.", gt=0)
+    gta_real_fraction: float = _f(0.5, "During GTA fine-tuning (--gta-from), the fraction of "
+                                       "training segments that take the recording's own mel "
+                                       "instead of the acoustic model's, so the vocoder keeps "
+                                       "rendering real mels well (0 = GTA mels only).",
+                                  ge=0, le=1)
     grad_clip_norm: float = _f(1.0, "Global gradient-norm clip (0 = none).", ge=0)
     val_utterances: int = _f(8, "Held-out utterances scored at each validation.", gt=0)
     val_every: int = _f(500, "Validate (whole held-out utterances) every N steps.", gt=0)

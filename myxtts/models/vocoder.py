@@ -7,6 +7,11 @@ head that predicts, per frame, the log-magnitude and the phase of an ``n_fft``-p
 ``tf.signal.inverse_stft`` turns them into samples. Nothing runs at the sample rate, which
 is what makes it cheap to train and run on a CPU.
 
+With a magnitude prior (``vocoder.magnitude_prior``, after FreeV, Lv et al., 2024), the
+predicted log-magnitude is a correction added to the log of the mel's pseudo-inverse
+(what Griffin-Lim starts from), so the network learns the residual and the phase instead of
+rebuilding the spectral envelope from scratch.
+
 Output frame ``t`` is centred on sample ``t * hop_length`` like the mel analysis
 (``center=True``), so ``T`` mel frames give ``T * hop_length`` samples.
 """
@@ -14,12 +19,15 @@ Output frame ``t`` is centred on sample ``t * hop_length`` like the mel analysis
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from myxtts.models.layers import tracked_list
 
 #: Largest predicted log-magnitude (exp(10) ~ 2e4, far above any real STFT bin).
 _MAX_LOG_MAGNITUDE = 10.0
+#: Smallest linear magnitude of the prior (the pseudo-inverse dips below zero).
+_PRIOR_FLOOR = 1e-5
 
 
 class ConvNeXtBlock(keras.layers.Layer):
@@ -44,14 +52,23 @@ class ConvNeXtBlock(keras.layers.Layer):
 
 
 class VocoderGenerator(keras.Model):
-    """``[B, T, n_mels]`` un-normalised log-mels -> ``[B, T * hop_length]`` waveforms."""
+    """``[B, T, n_mels]`` un-normalised log-mels -> ``[B, T * hop_length]`` waveforms.
+
+    ``inverse_basis`` (``[n_fft/2 + 1, n_mels]``, the mel filterbank's pseudo-inverse) turns
+    on the magnitude prior; it is a constant, not a weight."""
 
     def __init__(self, n_mels: int, n_fft: int, hop_length: int, channels: int = 256,
-                 blocks: int = 6, kernel_size: int = 7, expansion: int = 3, **kw):
+                 blocks: int = 6, kernel_size: int = 7, expansion: int = 3,
+                 inverse_basis: np.ndarray | None = None, **kw):
         super().__init__(**kw)
         if n_fft < 2 * hop_length:
             raise ValueError(f"n_fft ({n_fft}) must be at least 2 x hop_length ({hop_length})")
         self.n_mels, self.n_fft, self.hop_length = n_mels, n_fft, hop_length
+        if inverse_basis is not None and inverse_basis.shape != (n_fft // 2 + 1, n_mels):
+            raise ValueError(f"inverse_basis must be [{n_fft // 2 + 1}, {n_mels}], "
+                             f"got {list(inverse_basis.shape)}")
+        self._inverse_basis = None if inverse_basis is None else \
+            np.asarray(inverse_basis, np.float32).T.copy()  # [n_mels, bins]
         self.embed = keras.layers.Conv1D(channels, kernel_size, padding="same")
         self.embed_norm = keras.layers.LayerNormalization(epsilon=1e-6)
         self.blocks = tracked_list(self, "block", [
@@ -59,24 +76,33 @@ class VocoderGenerator(keras.Model):
         self.out_norm = keras.layers.LayerNormalization(epsilon=1e-6)
         self.head = keras.layers.Dense(n_fft + 2)  # (n_fft/2 + 1) log-magnitudes and phases
 
-    def spectrum(self, log_mel):
-        """Complex STFT ``[B, T, n_fft/2 + 1]`` predicted from the log-mels."""
+    def log_magnitude_phase(self, log_mel):
+        """Predicted STFT ``[B, T, n_fft/2 + 1]`` as natural-log magnitudes and phases
+        (radians, not wrapped)."""
         x = self.embed_norm(self.embed(log_mel))
         for block in self.blocks:
             x = block(x)
         log_mag, phase = tf.split(self.head(self.out_norm(x)), 2, axis=-1)
-        magnitude = tf.exp(tf.minimum(tf.cast(log_mag, tf.float32), _MAX_LOG_MAGNITUDE))
-        phase = tf.cast(phase, tf.float32)
-        return tf.complex(magnitude * tf.cos(phase), magnitude * tf.sin(phase))
+        log_mag = tf.cast(log_mag, tf.float32)
+        if self._inverse_basis is not None:
+            prior = tf.matmul(tf.exp(tf.cast(log_mel, tf.float32)),
+                              tf.constant(self._inverse_basis))
+            log_mag += tf.math.log(tf.maximum(prior, _PRIOR_FLOOR))
+        return tf.minimum(log_mag, _MAX_LOG_MAGNITUDE), tf.cast(phase, tf.float32)
 
-    def call(self, log_mel):
-        spec = self.spectrum(log_mel)
+    def waveform(self, log_mag, phase):
+        """Inverse STFT of :meth:`log_magnitude_phase`'s output: ``[B, T * hop_length]``."""
+        magnitude = tf.exp(log_mag)
+        spec = tf.complex(magnitude * tf.cos(phase), magnitude * tf.sin(phase))
         frames = tf.shape(spec)[1]
         wav = tf.signal.inverse_stft(
             spec, frame_length=self.n_fft, frame_step=self.hop_length, fft_length=self.n_fft,
             window_fn=tf.signal.inverse_stft_window_fn(self.hop_length))
         start = self.n_fft // 2  # frame t starts at t*hop; the analysis centred it there
         return wav[:, start:start + frames * self.hop_length]
+
+    def call(self, log_mel):
+        return self.waveform(*self.log_magnitude_phase(log_mel))
 
 
 class SpectrogramDiscriminator(keras.layers.Layer):

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
+from myxtts.audio.features import inverse_mel_basis
 from myxtts.config.config import AudioConfig, XTTSConfig
 from myxtts.models.vocoder import VocoderGenerator
 from myxtts.training.checkpoints import CheckpointError, open_checkpoint
@@ -23,6 +24,10 @@ VOCODER_DIR = "vocoder"
 #: AudioConfig fields that define the mel; a vocoder serves only models that share them.
 MEL_FIELDS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "fmin", "fmax",
               "mel_floor")
+#: Vocoder keys a stored config may predate, and the value that reproduces how it was
+#: trained (runs saved before the magnitude prior and the spectrum losses existed).
+STORED_VOCODER_FALLBACKS = {"magnitude_prior": False, "amplitude_loss_weight": 0.0,
+                            "phase_loss_weight": 0.0}
 _CONFIG_TENSOR = "state/config_yaml/.ATTRIBUTES/VARIABLE_VALUE"
 DISCRIMINATOR_MARK = "d_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -46,7 +51,8 @@ def build_generator(config: XTTSConfig) -> VocoderGenerator:
     """The generator ``config.vocoder`` describes, built (weights created)."""
     a, v = config.audio, config.vocoder
     generator = VocoderGenerator(a.n_mels, a.n_fft, a.hop_length, v.channels, v.blocks,
-                                 v.kernel_size, v.expansion)
+                                 v.kernel_size, v.expansion,
+                                 inverse_mel_basis(a) if v.magnitude_prior else None)
     generator(tf.zeros([1, 4, a.n_mels]))
     return generator
 
@@ -97,13 +103,19 @@ def mel_mismatch(a: AudioConfig, b: AudioConfig) -> list[str]:
 
 
 def read_vocoder_config(path: str | Path) -> tuple[str, XTTSConfig]:
-    """Prefix and stored config of a vocoder checkpoint (prefix or directory)."""
+    """Prefix and stored config of a vocoder checkpoint (prefix or directory); keys it
+    predates take :data:`STORED_VOCODER_FALLBACKS`."""
     prefix, reader = open_checkpoint(path)
     if not reader.has_tensor(_CONFIG_TENSOR) or not reader.has_tensor(
             "generator/head/bias/.ATTRIBUTES/VARIABLE_VALUE"):
         raise CheckpointError(f"{prefix}: not a MyXTTS vocoder checkpoint")
     text = reader.get_tensor(_CONFIG_TENSOR).decode("utf-8")
-    return prefix, XTTSConfig.from_dict(yaml.safe_load(text))
+    data = yaml.safe_load(text) or {}
+    section = data.get("vocoder") if isinstance(data, dict) else None
+    if isinstance(section, dict):
+        for key, value in STORED_VOCODER_FALLBACKS.items():
+            section.setdefault(key, value)
+    return prefix, XTTSConfig.from_dict(data)
 
 
 def load_vocoder(path: str | Path, audio: AudioConfig | None = None):

@@ -39,6 +39,9 @@ class VocoderData:
     source: str = "ground_truth"
     val_ids: list[str] = field(default_factory=list)
     skipped: int = 0
+    #: GTA data only: the recordings' own log-mels of the training utterances (same frames
+    #: as ``train_mels``), mixed into training by ``vocoder.gta_real_fraction``.
+    train_real_mels: list[np.ndarray] | None = None
 
 
 def _wav_paths(config: XTTSConfig, train_path, val_path) -> dict[str, Path]:
@@ -50,10 +53,11 @@ def _wav_paths(config: XTTSConfig, train_path, val_path) -> dict[str, Path]:
 
 
 def _pairs(examples, mels, paths, config: XTTSConfig, min_frames: int):
-    """(mels, wavs, ids, skipped) for examples whose audio loads and matches its mel."""
+    """(mels, wavs, ids, skipped, kept indices) for examples whose audio loads and is long
+    enough."""
     hop = config.audio.hop_length
-    out_mels, out_wavs, ids, skipped = [], [], [], 0
-    for example, mel in zip(examples, mels):
+    out_mels, out_wavs, ids, skipped, kept = [], [], [], 0, []
+    for index, (example, mel) in enumerate(zip(examples, mels)):
         try:
             wav = load_wav(paths[example.id], config.audio)
         except (KeyError, AudioError) as exc:
@@ -66,7 +70,8 @@ def _pairs(examples, mels, paths, config: XTTSConfig, min_frames: int):
         out_mels.append(np.asarray(mel, np.float32))
         out_wavs.append(aligned_audio(wav, mel.shape[0], hop))
         ids.append(example.id)
-    return out_mels, out_wavs, ids, skipped
+        kept.append(index)
+    return out_mels, out_wavs, ids, skipped, kept
 
 
 def ground_truth_data(config: XTTSConfig, train_path, val_path=None) -> VocoderData:
@@ -99,15 +104,16 @@ def gta_data(loaded: LoadedCheckpoint, vocoder: VocoderConfig, train_path, val_p
     log.info("vocoder data: teacher-forced mels of %s for %d + %d utterances", loaded.prefix,
              len(mels[0]), len(mels[1]))
     return _assemble(config, vocoder, train_path, val_path, bundle, mels[0], mels[1],
-                     f"gta:{loaded.prefix}")
+                     f"gta:{loaded.prefix}", [e.mel for e in bundle.train_examples])
 
 
-def _assemble(config, vocoder, train_path, val_path, bundle, train_mels, val_mels, source):
+def _assemble(config, vocoder, train_path, val_path, bundle, train_mels, val_mels, source,
+              real_train_mels=None):
     paths = _wav_paths(config, train_path, val_path)
     min_frames = vocoder.segment_frames
-    t_mels, t_wavs, _, t_skip = _pairs(bundle.train_examples, train_mels, paths, config,
-                                       min_frames)
-    v_mels, v_wavs, v_ids, v_skip = _pairs(bundle.val_examples, val_mels, paths, config, 1)
+    t_mels, t_wavs, _, t_skip, kept = _pairs(bundle.train_examples, train_mels, paths, config,
+                                             min_frames)
+    v_mels, v_wavs, v_ids, v_skip, _ = _pairs(bundle.val_examples, val_mels, paths, config, 1)
     if not t_mels:
         raise ValueError(f"{train_path}: no training utterance of at least "
                          f"{min_frames} frames (vocoder.segment_frames) for the vocoder")
@@ -115,5 +121,7 @@ def _assemble(config, vocoder, train_path, val_path, bundle, train_mels, val_mel
         log.warning("vocoder data: %d utterances skipped (unreadable, or shorter than "
                     "vocoder.segment_frames=%d frames)", t_skip + v_skip, min_frames)
     n = vocoder.val_utterances
+    real = None if real_train_mels is None else \
+        [np.asarray(real_train_mels[i], np.float32) for i in kept]
     return VocoderData(t_mels, t_wavs, v_mels[:n], v_wavs[:n], source, v_ids[:n],
-                       t_skip + v_skip)
+                       t_skip + v_skip, real)

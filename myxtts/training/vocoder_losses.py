@@ -7,7 +7,13 @@
   of other sizes than the generator's own constrain its phases: a wrong phase changes
   the magnitudes seen through a different window.
 
-Both reach 0 for a perfect waveform, so the logged ``loss`` has no floor.
+* ``amplitude_loss`` and ``phase_loss`` (APNet, Ai & Ling, 2023): the generator's own STFT
+  frames against the real waveform's, frame for frame: L1 of log magnitudes, and the
+  anti-wrapping distances of the phases (instantaneous phase), of their differences across
+  frequency (group delay) and across time (instantaneous frequency). They supervise the
+  phase directly, which magnitude losses do only through other window sizes.
+
+All reach 0 for a perfect waveform, so the logged ``loss`` has no floor.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ from __future__ import annotations
 import tensorflow as tf
 
 from myxtts.audio.features import tf_log_mel
-from myxtts.config.config import AudioConfig
+from myxtts.config.config import AudioConfig, VocoderConfig
+
+#: Smallest real STFT magnitude the amplitude loss compares (log floor).
+_MAGNITUDE_FLOOR = 1e-5
+_TWO_PI = 2.0 * 3.141592653589793
 
 #: (fft size, hop, window) of the multi-resolution STFT loss, scaled to the sample rate's
 #: usual hop of 256 (the Parallel WaveGAN resolutions).
@@ -45,11 +55,46 @@ def mel_loss(fake, real, audio: AudioConfig) -> tf.Tensor:
                           axis=[1, 2])
 
 
-def vocoder_losses(fake, real, audio: AudioConfig, mel_weight: float,
-                   stft_weight: float) -> dict[str, tf.Tensor]:
-    """Named ``[B]`` terms and their weighted sum ``loss``."""
+def target_spectrum(context, audio: AudioConfig) -> tf.Tensor:
+    """Complex STFT ``[B, F, n_fft/2 + 1]`` of waveforms with context: ``context`` holds
+    ``n_fft // 2`` samples on either side of the ``F * hop_length`` the frames centre on
+    (zeros past the recording's ends, like the mel analysis), so frame ``t`` is the one
+    the generator predicts for mel frame ``t``."""
+    spec = tf.signal.stft(context, frame_length=audio.n_fft, frame_step=audio.hop_length,
+                          fft_length=audio.n_fft, pad_end=False)
+    frames = (tf.shape(context)[1] - audio.n_fft) // audio.hop_length
+    return spec[:, :frames]
+
+
+def _anti_wrapped(x):
+    """Distance of a phase difference from the nearest multiple of 2 pi, in [0, pi]."""
+    return tf.abs(x - _TWO_PI * tf.round(x / _TWO_PI))
+
+
+def spectrum_losses(log_mag, phase, target) -> dict[str, tf.Tensor]:
+    """``[B]`` amplitude and phase losses of the generator's STFT (log magnitudes and
+    phases ``[B, F, bins]``) against the complex ``target`` (:func:`target_spectrum`)."""
+    real_log = tf.math.log(tf.maximum(tf.abs(target), _MAGNITUDE_FLOOR))
+    amplitude = tf.reduce_mean(tf.abs(log_mag - real_log), axis=[1, 2])
+    error = phase - tf.math.angle(target)
+    instantaneous = tf.reduce_mean(_anti_wrapped(error), axis=[1, 2])
+    group_delay = tf.reduce_mean(_anti_wrapped(error[:, :, 1:] - error[:, :, :-1]), axis=[1, 2])
+    frequency = tf.reduce_mean(_anti_wrapped(error[:, 1:] - error[:, :-1]), axis=[1, 2])
+    return {"amplitude_loss": amplitude,
+            "phase_loss": instantaneous + group_delay + frequency}
+
+
+def vocoder_losses(fake, real, audio: AudioConfig, weights: VocoderConfig,
+                   log_mag=None, phase=None, context=None) -> dict[str, tf.Tensor]:
+    """Named ``[B]`` terms and their weighted sum ``loss``. The spectrum terms need the
+    generator's ``log_mag`` and ``phase`` and the real waveform with ``context``."""
     terms = {"mel_loss": mel_loss(fake, real, audio), "stft_loss": stft_loss(fake, real)}
-    terms["loss"] = mel_weight * terms["mel_loss"] + stft_weight * terms["stft_loss"]
+    terms["loss"] = (weights.mel_loss_weight * terms["mel_loss"]
+                     + weights.stft_loss_weight * terms["stft_loss"])
+    if context is not None:
+        terms.update(spectrum_losses(log_mag, phase, target_spectrum(context, audio)))
+        terms["loss"] += (weights.amplitude_loss_weight * terms["amplitude_loss"]
+                          + weights.phase_loss_weight * terms["phase_loss"])
     return terms
 
 

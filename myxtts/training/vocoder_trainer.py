@@ -37,6 +37,15 @@ from myxtts.training.vocoder_losses import (discriminator_loss, generator_advers
                                             vocoder_losses)
 
 
+def _window(wav: np.ndarray, begin: int, length: int) -> np.ndarray:
+    """``wav[begin:begin + length]`` with zeros where that reaches past either end."""
+    out = np.zeros(length, np.float32)
+    lo, hi = max(begin, 0), min(begin + length, len(wav))
+    if hi > lo:
+        out[lo - begin:hi - begin] = wav[lo:hi]
+    return out
+
+
 @dataclass
 class VocoderSummary:
     steps: int
@@ -79,6 +88,7 @@ class VocoderTrainer:
         self._lengths = np.array([m.shape[0] for m in data.train_mels], np.float64)
         self._train_step = tf.function(self._step, reduce_retracing=True)
         self._gan_step = tf.function(self._adversarial_step, reduce_retracing=True)
+        self._validation_terms = tf.function(self._reconstruction, reduce_retracing=True)
         self._vocode = tf.function(self.generator.call, reduce_retracing=True,
                                    input_signature=[tf.TensorSpec([1, None, config.audio.n_mels])])
 
@@ -94,27 +104,44 @@ class VocoderTrainer:
         return v.min_learning_rate + 0.5 * (v.learning_rate - v.min_learning_rate) * (
             1 + math.cos(math.pi * progress))
 
-    def segments(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+    def segments(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The batch of step ``step``: random windows of random utterances (chosen in
-        proportion to their length), ``[B, S, n_mels]`` mels and ``[B, S * hop]`` audio."""
+        proportion to their length; on GTA data, each segment takes the recording's own
+        mel with probability ``vocoder.gta_real_fraction``): ``[B, S, n_mels]`` mels,
+        ``[B, S * hop]`` audio and the same audio with ``n_fft // 2`` samples of context on
+        either side (:func:`~myxtts.training.vocoder_losses.target_spectrum`)."""
         v, hop = self.config.vocoder, self.config.audio.hop_length
+        half = self.config.audio.n_fft // 2
         rng = np.random.default_rng([v.seed, step])
         picks = rng.choice(len(self._lengths), size=v.batch_size,
                            p=self._lengths / self._lengths.sum())
-        mels, wavs = [], []
-        for i in picks:
-            mel = self.data.train_mels[i]
+        real = self.data.train_real_mels
+        # Its own stream, so the windows are the same with or without mixing.
+        use_real = np.random.default_rng([v.seed, step, 1]).random(v.batch_size) \
+            < v.gta_real_fraction
+        mels, wavs, contexts = [], [], []
+        for i, from_real in zip(picks, use_real):
+            mel, wav = self.data.train_mels[i], self.data.train_wavs[i]
+            if real is not None and from_real:
+                mel = real[i]
             start = int(rng.integers(mel.shape[0] - v.segment_frames + 1))
             mels.append(mel[start:start + v.segment_frames])
-            wavs.append(self.data.train_wavs[i][start * hop:(start + v.segment_frames) * hop])
-        return np.stack(mels), np.stack(wavs)
+            wavs.append(wav[start * hop:(start + v.segment_frames) * hop])
+            contexts.append(_window(wav, start * hop - half,
+                                    v.segment_frames * hop + 2 * half))
+        return np.stack(mels), np.stack(wavs), np.stack(contexts)
 
-    def _step(self, mel, wav):
+    def _reconstruction(self, mel, wav, context):
+        """Generated audio and the reconstruction terms (``[B]``) of one batch."""
+        log_mag, phase = self.generator.log_magnitude_phase(mel)
+        fake = self.generator.waveform(log_mag, phase)
+        return fake, vocoder_losses(fake, wav, self.config.audio, self.config.vocoder,
+                                    log_mag, phase, context)
+
+    def _step(self, mel, wav, context):
         v = self.config.vocoder
         with tf.GradientTape() as tape:
-            fake = self.generator(mel, training=True)
-            terms = vocoder_losses(fake, wav, self.config.audio, v.mel_loss_weight,
-                                   v.stft_loss_weight)
+            _, terms = self._reconstruction(mel, wav, context)
             loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=v.batch_size)
         out = {k: tf.reduce_mean(t) for k, t in terms.items()}
         self._apply(self.optimizer, loss, tape, self.generator.trainable_variables, out,
@@ -131,14 +158,12 @@ class VocoderTrainer:
             optimizer.apply(grads, variables)
         out[name] = norm
 
-    def _adversarial_step(self, mel, wav):
+    def _adversarial_step(self, mel, wav, context):
         """One generator and one discriminator update (hinge GAN + feature matching on top
         of the reconstruction terms; the logged ``loss`` stays the reconstruction loss)."""
         v = self.config.vocoder
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(mel, training=True)
-            terms = vocoder_losses(fake, wav, self.config.audio, v.mel_loss_weight,
-                                   v.stft_loss_weight)
+            fake, terms = self._reconstruction(mel, wav, context)
             real_out = self.discriminator(wav)
             d_loss = discriminator_loss(real_out, self.discriminator(tf.stop_gradient(fake)))
             terms.update(generator_adversarial_losses(real_out, self.discriminator(fake)))
@@ -164,12 +189,12 @@ class VocoderTrainer:
 
     def validate(self) -> dict:
         """Mean losses of whole held-out utterances (their mels -> audio vs the real audio)."""
-        v = self.config.vocoder
         totals: dict[str, float] = {}
+        half = self.config.audio.n_fft // 2
         for mel, wav in zip(self.data.val_mels, self.data.val_wavs):
-            fake = self._vocode(tf.constant(mel[None], tf.float32))
-            terms = vocoder_losses(fake, tf.constant(wav[None]), self.config.audio,
-                                   v.mel_loss_weight, v.stft_loss_weight)
+            _, terms = self._validation_terms(tf.constant(mel[None], tf.float32),
+                                              tf.constant(wav[None]),
+                                              tf.constant(np.pad(wav, half)[None]))
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0.0) + float(value[0])
         n = max(len(self.data.val_mels), 1)
