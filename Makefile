@@ -22,7 +22,7 @@ DEMO_FA_DATA ?= data/demo-fa
 DEMO_FA_RUN  ?= runs/demo-fa
 DEMO_FA_REF  ?= $(DEMO_FA_DATA)/wavs/DEMO-00001.wav  # voice fa+f4
 # make demo-vocoder: the neural vocoder of the demo run (docs/VOCODER.md): steps on real
-# mels, then steps on the demo model's teacher-forced (GTA) mels.
+# mels, then steps on the demo model's teacher-forced (GTA) mels, mixed half and half with real ones.
 DEMO_VOCODER_STEPS ?= 3000
 DEMO_VOCODER_GTA_STEPS ?= 500
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from myxtts.audio.features import _mel_basis, log_mel, tf_log_mel
+from myxtts.audio.features import log_mel, mel_basis, tf_log_mel
 from myxtts.config.config import AudioConfig, XTTSConfig
 from myxtts.data.demo import make_demo_dataset
 from myxtts.training.checkpoints import CheckpointError
@@ -154,12 +154,30 @@ def test_magnitude_prior_starts_the_generator_from_the_mel_envelope():
     for generator in (with_prior, without):
         generator.head.set_weights([np.zeros_like(w) for w in generator.head.get_weights()])
     log_mag, _ = with_prior.log_magnitude_phase(tf.constant(mel[None]))
-    again = np.log(np.maximum(np.exp(log_mag.numpy()[0]) @ _mel_basis(audio).T, 1e-5))
+    again = np.log(np.maximum(np.exp(log_mag.numpy()[0]) @ mel_basis(audio).T, 1e-5))
     loud = mel > np.log(1e-2)
     assert loud.sum() > 100
     assert float(np.mean(np.abs(again - mel)[loud])) < 0.3
     flat, _ = without.log_magnitude_phase(tf.constant(mel[None]))
     assert float(tf.reduce_max(tf.abs(flat))) == 0.0
+
+
+def test_synthesis_keeps_the_mel_energy_and_can_be_told_not_to():
+    """Level matching: whatever the untrained phases cancel, the output's mel carries the
+    input mel's energy; with vocoder.match_level off the raw overlap-add comes out."""
+    audio = AudioConfig()
+    mel = log_mel(chirp(0.5, audio.sample_rate, 180.0), audio)[None]
+    energy = lambda m: float(np.sum(np.exp(2.0 * m)))
+    matched = build_generator(small_config())
+    raw = build_generator(small_config(match_level=False))
+    raw.set_weights(matched.get_weights())
+    out = matched(tf.constant(mel))
+    ratio_db = 10 * np.log10(energy(tf_log_mel(out, audio).numpy()) / energy(mel))
+    assert abs(ratio_db) < 0.05
+    plain = raw(tf.constant(mel))
+    assert abs(10 * np.log10(energy(tf_log_mel(plain, audio).numpy()) / energy(mel))) > 1.0
+    np.testing.assert_allclose(out.numpy(), plain.numpy() * matched.level_gain(
+        tf.constant(mel), plain).numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_an_old_vocoder_checkpoint_loads_without_the_prior_it_was_trained_without(tmp_path):

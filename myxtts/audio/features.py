@@ -49,7 +49,8 @@ def load_wav(path: str | Path, audio: AudioConfig) -> np.ndarray:
     return wav.astype(np.float32)
 
 
-def _mel_basis(audio: AudioConfig) -> np.ndarray:
+def mel_basis(audio: AudioConfig) -> np.ndarray:
+    """The mel filterbank, ``[n_mels, n_fft // 2 + 1]``: ``magnitudes @ basis.T`` is the mel."""
     return librosa.filters.mel(
         sr=audio.sample_rate, n_fft=audio.n_fft, n_mels=audio.n_mels,
         fmin=audio.fmin, fmax=audio.fmax,
@@ -59,7 +60,7 @@ def _mel_basis(audio: AudioConfig) -> np.ndarray:
 def inverse_mel_basis(audio: AudioConfig) -> np.ndarray:
     """Pseudo-inverse of the mel filterbank, ``[n_fft // 2 + 1, n_mels]``: ``mel @ inv.T``
     estimates linear magnitudes (smooth, may dip below zero; callers clip)."""
-    return np.linalg.pinv(_mel_basis(audio)).astype(np.float32)
+    return np.linalg.pinv(mel_basis(audio)).astype(np.float32)
 
 
 def magnitude_spectrogram(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
@@ -74,7 +75,7 @@ def magnitude_spectrogram(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
 def log_mel(wav: np.ndarray, audio: AudioConfig) -> np.ndarray:
     """Un-normalised log-mel spectrogram, shape ``[frames, n_mels]``."""
     mag = magnitude_spectrogram(wav, audio)
-    mel = mag @ _mel_basis(audio).T
+    mel = mag @ mel_basis(audio).T
     return np.log(np.maximum(mel, audio.mel_floor)).astype(np.float32)
 
 
@@ -134,7 +135,7 @@ def tf_log_mel(wav, audio: AudioConfig):
     padded = tf.pad(wav, [[0, 0], [pad, pad]])
     spec = tf.signal.stft(padded, frame_length=audio.win_length, frame_step=audio.hop_length,
                           fft_length=audio.n_fft, window_fn=_periodic_hann, pad_end=False)
-    mel = tf.matmul(tf.abs(spec), tf.constant(_mel_basis(audio).T))
+    mel = tf.matmul(tf.abs(spec), tf.constant(mel_basis(audio).T))
     return tf.math.log(tf.maximum(mel, audio.mel_floor))
 
 
