@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from myxtts.audio.features import tf_log_mel
+from myxtts.config.config import AudioConfig
 from myxtts.models.layers import tracked_list
 
 #: Largest predicted log-magnitude (exp(10) ~ 2e4, far above any real STFT bin).
@@ -55,15 +57,15 @@ class VocoderGenerator(keras.Model):
     """``[B, T, n_mels]`` un-normalised log-mels -> ``[B, T * hop_length]`` waveforms.
 
     ``inverse_basis`` (``[n_fft/2 + 1, n_mels]``, the mel filterbank's pseudo-inverse) turns
-    on the magnitude prior. ``mel_basis`` (``[n_mels, n_fft/2 + 1]``, the filterbank) turns
-    on level matching in :meth:`call`: each output is scaled so its mel energy equals the
-    input mel's (overlap-add of imperfectly consistent frames cancels part of the energy
-    the generator predicts). Both are constants, not weights."""
+    on the magnitude prior (a constant, not a weight). ``level_audio`` (the mel definition)
+    turns on level matching in :meth:`call`: each output is scaled so its mel energy equals
+    the input mel's (overlap-add of imperfectly consistent frames cancels part of the energy
+    the generator predicts)."""
 
     def __init__(self, n_mels: int, n_fft: int, hop_length: int, channels: int = 256,
                  blocks: int = 6, kernel_size: int = 7, expansion: int = 3,
-                 inverse_basis: np.ndarray | None = None, mel_basis: np.ndarray | None = None,
-                 **kw):
+                 inverse_basis: np.ndarray | None = None,
+                 level_audio: AudioConfig | None = None, **kw):
         super().__init__(**kw)
         if n_fft < 2 * hop_length:
             raise ValueError(f"n_fft ({n_fft}) must be at least 2 x hop_length ({hop_length})")
@@ -73,8 +75,7 @@ class VocoderGenerator(keras.Model):
                              f"got {list(inverse_basis.shape)}")
         self._inverse_basis = None if inverse_basis is None else \
             np.asarray(inverse_basis, np.float32).T.copy()  # [n_mels, bins]
-        self._mel_basis = None if mel_basis is None else \
-            np.asarray(mel_basis, np.float32).T.copy()  # [bins, n_mels]
+        self.level_audio = level_audio
         self.embed = keras.layers.Conv1D(channels, kernel_size, padding="same")
         self.embed_norm = keras.layers.LayerNormalization(epsilon=1e-6)
         self.blocks = tracked_list(self, "block", [
@@ -108,19 +109,15 @@ class VocoderGenerator(keras.Model):
         return wav[:, start:start + frames * self.hop_length]
 
     def level_gain(self, log_mel, wav):
-        """``[B, 1]`` factor that gives ``wav`` the mel energy of ``log_mel`` (centred,
-        zero-padded Hann frames like the mel analysis)."""
-        pad = self.n_fft // 2
-        spec = tf.signal.stft(tf.pad(wav, [[0, 0], [pad, pad]]), self.n_fft, self.hop_length,
-                              self.n_fft)
-        mel = tf.matmul(tf.abs(spec), tf.constant(self._mel_basis))
+        """``[B, 1]`` factor that gives ``wav`` the mel energy of ``log_mel`` (its mel by
+        :func:`~myxtts.audio.features.tf_log_mel`, the one mel definition)."""
         wanted = tf.reduce_sum(tf.exp(2.0 * tf.cast(log_mel, tf.float32)), axis=[1, 2])
-        got = tf.reduce_sum(tf.square(mel), axis=[1, 2])
+        got = tf.reduce_sum(tf.exp(2.0 * tf_log_mel(wav, self.level_audio)), axis=[1, 2])
         return tf.sqrt(wanted / tf.maximum(got, 1e-12))[:, None]
 
     def call(self, log_mel):
         wav = self.waveform(*self.log_magnitude_phase(log_mel))
-        if self._mel_basis is None:
+        if self.level_audio is None:
             return wav
         return wav * self.level_gain(log_mel, wav)
 

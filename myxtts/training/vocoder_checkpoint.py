@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
-from myxtts.audio.features import inverse_mel_basis, mel_basis
+from myxtts.audio.features import inverse_mel_basis
 from myxtts.config.config import AudioConfig, XTTSConfig
 from myxtts.models.vocoder import VocoderGenerator
 from myxtts.training.checkpoints import CheckpointError, open_checkpoint
@@ -53,7 +53,7 @@ def build_generator(config: XTTSConfig) -> VocoderGenerator:
     generator = VocoderGenerator(a.n_mels, a.n_fft, a.hop_length, v.channels, v.blocks,
                                  v.kernel_size, v.expansion,
                                  inverse_mel_basis(a) if v.magnitude_prior else None,
-                                 mel_basis(a) if v.match_level else None)
+                                 a if v.match_level else None)
     generator(tf.zeros([1, 4, a.n_mels]))
     return generator
 
