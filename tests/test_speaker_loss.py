@@ -134,7 +134,7 @@ def test_batches_carry_speaker_ids() -> None:
 
 
 def test_a_checkpoint_saved_before_the_speaker_loss_resumes_without_it():
-    from myxtts.cli.train_config import config_from_yaml_text
+    from myxtts.config.stored import config_from_yaml_text
     from myxtts.config.config import XTTSConfig
 
     stored = XTTSConfig().to_dict()

@@ -25,8 +25,9 @@ def new_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def old_run(tmp_path_factory) -> Path:
-    """A checkpoint laid out as before speaker latents were stored."""
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("old") / "run")
+    """A checkpoint laid out as before speaker latents were stored, with a stored config
+    that predates the keys added since."""
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("old") / "run", legacy_config=True)
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +176,100 @@ def test_cli_several_references_and_speaker(new_run, voices, tmp_path, capsys):
         inference_main.main(["--checkpoint", str(new_run), "--text", TEXT, "--output",
                              str(tmp_path / "z.wav"), "--speaker", "bob",
                              "--reference-audio", str(voices[0])])
+
+
+# -- the reference spectrum (model.reference_spectrum) ---------------------------------------
+
+@pytest.fixture(scope="module")
+def spectrum_synth(tmp_path_factory):
+    from myxtts import Synthesizer
+    run = write_tiny_checkpoint(tmp_path_factory.mktemp("spectrum") / "run",
+                                speakers=speaker_mels(), reference_spectrum=True)
+    return Synthesizer.from_checkpoint(run)
+
+
+def test_the_speaker_code_is_the_latent_then_the_references_average_spectrum(spectrum_synth,
+                                                                             voices):
+    model = spectrum_synth.model
+    latent_dim = spectrum_synth.config.model.speaker_latent_dim
+    assert model.speaker_code_dim == latent_dim + spectrum_synth.config.audio.n_mels
+    mel = spectrum_synth.reference_mel(voices[0])
+    windows = reference_windows(mel, REFERENCE_MAX_FRAMES)
+    assert len(windows) > 1
+    code = spectrum_synth.reference_latent(voices[0])
+    assert code.shape == (model.speaker_code_dim,)
+    np.testing.assert_allclose(code[latent_dim:], np.mean([w.mean(axis=0) for w in windows], 0),
+                               rtol=0, atol=1e-5)
+    # The table stores codes too: a trained speaker by name is a full code.
+    assert spectrum_synth.reference_latent(speaker="bob").shape == code.shape
+
+
+def test_a_speaker_code_speaks_as_its_reference_mel_does(spectrum_synth):
+    """The stored/averaged-code path and the reference-mel path of the model agree."""
+    import tensorflow as tf
+
+    model = spectrum_synth.model
+    ref = speaker_mels()["carol"][0][:REFERENCE_MAX_FRAMES][None]
+    ref_lengths = tf.constant([ref.shape[1]])
+    ids = tf.constant([[5, 9, 12, 7, 3, 20]], tf.int32)
+    lengths = tf.constant([6])
+    from_mel, n_mel, _ = model.generate(ids, lengths, tf.constant(ref), ref_lengths)
+    code = model.speaker_code(tf.constant(ref), ref_lengths)
+    from_code, n_code, _ = model.generate(ids, lengths, speaker_latent=code)
+    assert int(n_mel[0]) == int(n_code[0])
+    np.testing.assert_allclose(from_mel.numpy(), from_code.numpy(), rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="takes"):
+        model.generate(ids, lengths, speaker_latent=code[:, :5])
+
+
+@pytest.mark.parametrize("strategy", ["non_autoregressive", "autoregressive"])
+def test_the_decoder_predicts_around_the_reference_spectrum(strategy):
+    """With the decoder's mel output zeroed, its mel is the reference's average spectrum on
+    every real frame (padding stays zero), for both decoders."""
+    import keras
+    import tensorflow as tf
+
+    from myxtts.config.config import XTTSConfig
+    from myxtts.models.factory import build_model
+    from tiny_model import shrink_model
+
+    config = shrink_model(XTTSConfig())
+    config.model.decoder_strategy = strategy
+    config.model.reference_spectrum = True
+    keras.utils.set_random_seed(0)
+    model = build_model(config, 30)
+    rng = np.random.default_rng(0)
+    n_mels = config.audio.n_mels
+    ref = rng.normal(size=(2, 16, n_mels)).astype(np.float32)
+    ref[1, 10:] = 50.0  # padding: must not count
+    batch = {"text_ids": tf.constant(rng.integers(1, 30, (2, 5)), tf.int32),
+             "text_lengths": tf.constant([5, 4]),
+             "mel": tf.constant(rng.normal(size=(2, 12, n_mels)), tf.float32),
+             "mel_lengths": tf.constant([12, 9]),
+             "ref_mel": tf.constant(ref), "ref_lengths": tf.constant([16, 10])}
+    model(batch)
+    out = model.decoder.mel_out if strategy == "non_autoregressive" else model.ar_decoder.mel_out
+    for weight in out.weights:
+        weight.assign(tf.zeros_like(weight))
+    mel = model(batch)["mel_before"].numpy()
+    spectrum = [ref[0].mean(axis=0), ref[1, :10].mean(axis=0)]
+    for row, frames in enumerate((12, 9)):
+        np.testing.assert_allclose(mel[row, :frames], np.broadcast_to(spectrum[row],
+                                   (frames, n_mels)), rtol=0, atol=1e-5)
+        assert not mel[row, frames:].any()
+
+
+def test_a_checkpoint_saved_before_the_reference_spectrum_loads_without_it(old_run):
+    import yaml
+
+    from myxtts.config.config import XTTSConfig
+    from myxtts.config.stored import config_from_yaml_text
+    from myxtts.training.checkpoints import load_checkpoint
+
+    stored = XTTSConfig().to_dict()
+    stored["model"]["reference_spectrum"] = True
+    assert config_from_yaml_text(yaml.safe_dump(stored), "new").model.reference_spectrum
+    del stored["model"]["reference_spectrum"]
+    assert not config_from_yaml_text(yaml.safe_dump(stored), "old").model.reference_spectrum
+    loaded = load_checkpoint(old_run)
+    assert loaded.model.speaker_code_dim == loaded.config.model.speaker_latent_dim

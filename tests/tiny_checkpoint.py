@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from myxtts.audio.features import MelStats
 from myxtts.config.config import XTTSConfig
@@ -30,14 +31,17 @@ def speaker_mels(n_mels: int = 80) -> dict[str, list[np.ndarray]]:
 
 
 def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "",
-                          speakers: dict[str, list[np.ndarray]] | None = None) -> Path:
+                          speakers: dict[str, list[np.ndarray]] | None = None,
+                          reference_spectrum: bool = False, legacy_config: bool = False) -> Path:
     """Save a tiny non-autoregressive model to ``run_dir/ckpt-1``; returns ``run_dir``.
 
     ``languages`` (e.g. "en,fa") sets ``text.languages``: more than one gives the model a
     language embedding; "" writes a single-language checkpoint like older versions did.
     With ``speakers`` (name -> normalised mels) the checkpoint stores their speaker-latent
     table as the trainer does; without, it is laid out like a checkpoint saved before
-    speaker latents were stored.
+    speaker latents were stored. ``reference_spectrum`` sets ``model.reference_spectrum``;
+    ``legacy_config`` stores the config without the keys added since checkpoints were first
+    saved (``STORED_CONFIG_FALLBACKS``), as an old run's checkpoint holds it.
     """
     import keras
     import tensorflow as tf
@@ -52,6 +56,7 @@ def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "",
     config.data.reference_max_frames = REFERENCE_MAX_FRAMES
     config.audio.griffin_lim_iters = 4  # vocoding speed, not quality, matters here
     config.text.languages = languages
+    config.model.reference_spectrum = reference_spectrum
     n_mels = config.audio.n_mels
     keras.utils.set_random_seed(seed)
     tokenizer = Tokenizer(config.text)
@@ -64,7 +69,12 @@ def write_tiny_checkpoint(run_dir: Path, seed: int = 3, languages: str = "",
     rng = np.random.default_rng(seed)
     stats = MelStats(rng.normal(-5.0, 1.0, n_mels).astype(np.float32),
                      rng.uniform(0.5, 2.0, n_mels).astype(np.float32))
-    state = TrainingState(config.to_yaml(), tokenizer.symbols.to_json(),
+    stored = config.to_dict()
+    if legacy_config:
+        from myxtts.config.stored import STORED_CONFIG_FALLBACKS
+        for section, key in STORED_CONFIG_FALLBACKS:
+            del stored[section][key]
+    state = TrainingState(yaml.safe_dump(stored), tokenizer.symbols.to_json(),
                           json.dumps(stats.to_list()))
     store = None
     if speakers is not None:

@@ -51,27 +51,6 @@ def flag_overrides(values: Mapping[str, Any]) -> list[str]:
             if values.get(dest) is not None]
 
 
-#: Keys added after checkpoints were first saved, with the value that reproduces those runs
-#: (a newer default would add loss state the checkpoint does not hold).
-STORED_CONFIG_FALLBACKS = {("training", "speaker_loss_weight"): 0.0}
-
-
-def config_from_yaml_text(text: str, origin: str) -> XTTSConfig:
-    """An :class:`XTTSConfig` from YAML text stored in a checkpoint; errors name ``origin``.
-    Keys the stored config predates take :data:`STORED_CONFIG_FALLBACKS` values, so older
-    runs resume as they were trained."""
-    try:
-        data = yaml.safe_load(text) or {}
-        if isinstance(data, dict):
-            for (section, key), value in STORED_CONFIG_FALLBACKS.items():
-                part = data.get(section)
-                if isinstance(part, dict) and key not in part:
-                    part[key] = value
-        return XTTSConfig.from_dict(data)
-    except (ConfigError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{origin}: stored config is invalid: {exc}") from None
-
-
 def resolve_train_config(config_path: str | None = None, model_size: str | None = None,
                          optimization_level: str | None = None,
                          overrides: Sequence[str] = (),

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from myxtts.cli.run_dir import check_new_run_dir, check_resume_target
 from myxtts.cli.runtime import CLIError
-from myxtts.cli.train_config import DEMO_DIR, config_from_yaml_text
+from myxtts.cli.train_config import DEMO_DIR
+from myxtts.config.stored import config_from_yaml_text
 from myxtts.config.config import XTTSConfig
 
 log = logging.getLogger("train_main")

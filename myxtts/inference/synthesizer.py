@@ -106,7 +106,8 @@ class Synthesizer:
                                             self.config.audio))
 
     def mel_latent(self, mels: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """Speaker latent ``[latent_dim]`` of one normalised mel or the mean over several."""
+        """Speaker latent (the model's speaker code, ``[model.speaker_code_dim]``) of one
+        normalised mel or the mean over several."""
         mels = [mels] if isinstance(mels, np.ndarray) else list(mels)
         if not mels:
             raise ValueError("no reference mel given")
@@ -129,7 +130,7 @@ class Synthesizer:
 
     def reference_latent(self, reference_audio: str | Path | Sequence[str | Path] | None = None,
                          speaker: str | None = None) -> np.ndarray:
-        """Speaker latent ``[latent_dim]`` of the voice to speak in.
+        """Speaker latent (speaker code, ``[model.speaker_code_dim]``) of the voice to speak in.
 
         ``reference_audio``: one wav or a list of wavs of the same voice (their latents are
         averaged); ``speaker``: a training speaker's stored mean latent (ValueError listing
@@ -233,8 +234,8 @@ class Synthesizer:
         """Un-normalised log-mels ``[frames, n_mels]`` for ``texts`` (in ``language``), in
         order.
 
-        The voice: ``speaker_latent`` (``[latent_dim]`` for all texts or ``[len(texts),
-        latent_dim]``), else ``reference_mel`` (a normalised mel ``[frames, n_mels]`` for
+        The voice: ``speaker_latent`` (``[code_dim]`` for all texts or ``[len(texts),
+        code_dim]``, ``code_dim = model.speaker_code_dim``), else ``reference_mel`` (a normalised mel ``[frames, n_mels]`` for
         all texts or a list of them, one per text), else :meth:`default_latent`.
         """
         texts = list(texts)

@@ -33,7 +33,7 @@ class ARXTTSModel(XTTSModel):
     def call(self, batch, training=False):
         mel, mel_lengths = batch["mel"], batch["mel_lengths"]
         r = self.config.reduction_factor
-        text_mask, _, encoded, speaker, mu, logvar, z = self._encode(
+        text_mask, _, encoded, speaker, mu, logvar, z, spectrum = self._encode(
             batch["text_ids"], batch["text_lengths"], batch["ref_mel"], batch["ref_lengths"],
             training, training, batch.get("language_ids"))
         frames = tf.shape(mel)[1]
@@ -44,7 +44,8 @@ class ARXTTSModel(XTTSModel):
         mel_before, stop, alignments = self.ar_decoder(previous, dec_mask, encoded, text_mask,
                                                        speaker, training=training)
         mel_mask = tf.sequence_mask(mel_lengths, frames)
-        mel_before = apply_mask(mel_before[:, :frames], mel_mask)
+        mel_before = self.add_spectrum(apply_mask(mel_before[:, :frames], mel_mask), spectrum,
+                                       mel_mask)
         mel_after = self.postnet(mel_before, mel_mask, training=training)
         return {
             "mel_before": tf.cast(mel_before, tf.float32),
@@ -61,7 +62,7 @@ class ARXTTSModel(XTTSModel):
         ``stop_threshold`` or ``max_decoder_steps`` (or ``max_frames``, if smaller) frames.
         ``speed`` is ignored."""
         r = self.config.reduction_factor
-        text_mask, _, encoded, speaker, _, _, _ = self._encode(
+        text_mask, _, encoded, speaker, _, _, _, spectrum = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
             language_ids=language_ids, speaker_latent=speaker_latent)
         batch = tf.shape(text_ids)[0]
@@ -76,6 +77,8 @@ class ARXTTSModel(XTTSModel):
             steps = step + 1
             dec_mask = tf.ones([batch, steps], tf.bool)
             mel, stop, _ = self.ar_decoder(previous, dec_mask, encoded, text_mask, speaker)
+            if spectrum is not None:  # as in training: the decoder predicts around it
+                mel = mel + tf.cast(spectrum, mel.dtype)[:, None, :]
             group_stop = tf.reduce_max(tf.sigmoid(stop[:, -r:]), axis=1)
             done = (group_stop > self.config.stop_threshold) & (lengths < 0)
             lengths = tf.where(done, steps * r, lengths)

@@ -2,7 +2,8 @@
 
 A reference clip is cut into windows of ``data.reference_max_frames`` frames (the length of
 the random crops the model is trained on; a shorter clip is one window), the reference
-encoder gives each window a posterior mean, and the clip's latent is their average. Several
+encoder gives each window a posterior mean, and the clip's latent is their average (its
+"speaker code" adds the windows' average spectrum when the model uses it). Several
 clips of one voice average their clip latents. The trainer stores, in every checkpoint, a
 :class:`SpeakerLatents` table: the mean latent of each training speaker and the mean over
 speakers (the voice used when no reference is given).
@@ -37,14 +38,24 @@ def reference_windows(mel: np.ndarray, frames: int) -> list[np.ndarray]:
 
 
 def mel_latents(model, mels: list[np.ndarray], frames: int) -> np.ndarray:
-    """Latent ``[len(mels), latent_dim]`` of each normalised mel (mean over its windows)."""
-    return mel_posteriors(model, mels, frames)[0]
+    """Speaker code ``[len(mels), model.speaker_code_dim]`` of each normalised mel (mean
+    over its windows): the posterior mean, then the average spectrum when the model uses it
+    (:meth:`~myxtts.models.xtts.XTTSModel.speaker_code`)."""
+    mus, _, spectra = _per_mel(model, mels, frames)
+    return mus if spectra is None else np.concatenate([mus, spectra], axis=1)
 
 
 def mel_posteriors(model, mels: list[np.ndarray], frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Per normalised mel: its latent (the posterior mean averaged over its windows,
     ``[len(mels), latent_dim]``) and the posterior's KL from the standard-normal prior in
     nats per latent dimension (averaged over its windows, ``[len(mels)]``)."""
+    mus, kls, _ = _per_mel(model, mels, frames)
+    return mus, kls
+
+
+def _per_mel(model, mels, frames):
+    """Window means per mel of the posterior mean, its KL and (when the model uses it) the
+    reference spectrum (else None)."""
     windows, owner = [], []
     for i, mel in enumerate(mels):
         if mel.ndim != 2 or mel.shape[0] == 0:
@@ -52,21 +63,27 @@ def mel_posteriors(model, mels: list[np.ndarray], frames: int) -> tuple[np.ndarr
         for w in reference_windows(mel, frames):
             windows.append(w)
             owner.append(i)
-    mus, kls = [], []
+    mus, kls, spectra = [], [], []
+    use_spectrum = bool(getattr(model, "reference_spectrum", False))
     for start in range(0, len(windows), _BATCH):
         part = windows[start:start + _BATCH]
         longest = max(w.shape[0] for w in part)
         batch = np.zeros((len(part), longest, part[0].shape[1]), np.float32)
         for row, w in enumerate(part):
             batch[row, :w.shape[0]] = w
-        mu, logvar = model.speaker_posterior(tf.constant(batch),
-                                             tf.constant([w.shape[0] for w in part], tf.int32))
+        lengths = tf.constant([w.shape[0] for w in part], tf.int32)
+        mu, logvar = model.speaker_posterior(tf.constant(batch), lengths)
         mus.append(np.asarray(mu, np.float32))
         kls.append(np.asarray(kl_loss(mu, logvar), np.float32))
-    mus, kls = np.concatenate(mus), np.concatenate(kls)
+        if use_spectrum:
+            spectra.append(np.asarray(model.spectrum_of(tf.constant(batch), lengths), np.float32))
     owner = np.asarray(owner)
-    return (np.stack([mus[owner == i].mean(axis=0) for i in range(len(mels))]),
-            np.array([kls[owner == i].mean() for i in range(len(mels))], np.float32))
+
+    def per_mel(values):
+        values = np.concatenate(values)
+        return np.stack([values[owner == i].mean(axis=0) for i in range(len(mels))])
+
+    return per_mel(mus), per_mel(kls), (per_mel(spectra) if use_spectrum else None)
 
 
 @dataclass

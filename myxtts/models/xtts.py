@@ -51,6 +51,10 @@ class XTTSModel(keras.Model):
                                    if num_languages > 1 else None)
         self.reference_encoder = ReferenceEncoder(c.reference_encoder_dim, c.speaker_latent_dim,
                                                   c.dropout)
+        # The reference's average mel spectrum goes to the decoder beside the latent, and the
+        # decoder predicts the mel around it (VOICE_CLONING.md): off in checkpoints saved
+        # before it existed (their stored config has no key; see STORED_CONFIG_FALLBACKS).
+        self.reference_spectrum = bool(c.reference_spectrum)
         self.speaker_projection = keras.layers.Dense(c.hidden_dim)
         self.latent_seed = keras.random.SeedGenerator(0)  # checkpointed: exact resume
         if c.decoder_strategy == "non_autoregressive":
@@ -77,22 +81,65 @@ class XTTSModel(keras.Model):
         ref_mask = tf.sequence_mask(ref_lengths, tf.shape(ref_mel)[1])
         return self.reference_encoder(ref_mel, ref_mask, training=training)
 
+    @staticmethod
+    def spectrum_of(ref_mel, ref_lengths):
+        """Average normalised mel spectrum ``[B, n_mels]`` over each reference's frames."""
+        mask = tf.cast(tf.sequence_mask(ref_lengths, tf.shape(ref_mel)[1]), tf.float32)
+        total = tf.reduce_sum(tf.cast(ref_mel, tf.float32) * mask[:, :, None], axis=1)
+        return total / tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
+
+    @property
+    def speaker_code_dim(self) -> int:
+        """Size of a speaker code: the latent, plus the reference spectrum when used."""
+        return self.config.speaker_latent_dim + (self.n_mels if self.reference_spectrum else 0)
+
+    def speaker_code(self, ref_mel, ref_lengths):
+        """What inference stores and averages for a voice, ``[B, speaker_code_dim]``: the
+        posterior mean, followed by the average spectrum when the model uses it."""
+        mu, _ = self.speaker_posterior(ref_mel, ref_lengths)
+        if not self.reference_spectrum:
+            return mu
+        return tf.concat([mu, self.spectrum_of(ref_mel, ref_lengths)], axis=-1)
+
     def _encode(self, text_ids, text_lengths, ref_mel, ref_lengths, training, sample,
                 language_ids=None, speaker_latent=None):
+        """Text encoding with the voice added. The voice is the reference's posterior (a
+        sample of it when ``sample``) or a given ``speaker_latent`` (a speaker code, see
+        :meth:`speaker_code`). Returns the text mask, embeddings, encoding, the speaker
+        vector ``[B, 1, hidden]``, mu, logvar, the latent used and the reference spectrum
+        ``[B, n_mels]`` (None when the model does not use it)."""
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
         embedded, encoded = self.text_encoder(text_ids, text_mask, training=training,
                                               language=self._language(text_ids, language_ids))
+        spectrum = None
         if speaker_latent is None:
             mu, logvar = self.speaker_posterior(ref_mel, ref_lengths, training=training)
-        else:  # a given latent (averaged clips, a trained speaker's mean): no reference mel
-            mu = tf.convert_to_tensor(speaker_latent, tf.float32)
+            if self.reference_spectrum:
+                spectrum = self.spectrum_of(ref_mel, ref_lengths)
+        else:  # a given code (averaged clips, a trained speaker's mean): no reference mel
+            code = tf.convert_to_tensor(speaker_latent, tf.float32)
+            width = self.config.speaker_latent_dim
+            if code.shape[-1] is not None and code.shape[-1] != self.speaker_code_dim:
+                raise ValueError(f"speaker latent has {code.shape[-1]} values; this model "
+                                 f"takes {self.speaker_code_dim}")
+            mu = code[:, :width]
+            if self.reference_spectrum:
+                spectrum = code[:, width:]
             logvar = tf.zeros_like(mu)
         z = mu
         if sample:
             z = mu + tf.exp(0.5 * logvar) * _latent_noise(tf.shape(mu), self.latent_seed)
-        speaker = tf.cast(self.speaker_projection(z), encoded.dtype)[:, None, :]
+        condition = z if spectrum is None else tf.concat([z, spectrum], axis=-1)
+        speaker = tf.cast(self.speaker_projection(condition), encoded.dtype)[:, None, :]
         encoded = apply_mask(encoded + speaker, text_mask)
-        return text_mask, embedded, encoded, speaker, mu, logvar, z
+        return text_mask, embedded, encoded, speaker, mu, logvar, z, spectrum
+
+    @staticmethod
+    def add_spectrum(mel, spectrum, mel_mask):
+        """The decoder's mel plus the reference spectrum on every frame (masked)."""
+        if spectrum is None:
+            return mel
+        return apply_mask(mel + tf.cast(spectrum, mel.dtype)[:, None, :], mel_mask)
 
     def speaker_outputs(self, batch, mu, logvar, z, training):
         """The speaker entries of the train-time outputs: the reference's posterior
@@ -108,10 +155,11 @@ class XTTSModel(keras.Model):
         return {"speaker_mu": mu, "speaker_logvar": logvar, "speaker_z": z,
                 "speaker_mu_target": mu_target}
 
-    def _decode(self, encoded, alignment, speaker, mel_mask, training):
+    def _decode(self, encoded, alignment, speaker, spectrum, mel_mask, training):
         frames = tf.matmul(tf.cast(alignment, encoded.dtype), encoded) + speaker
         frames = apply_mask(frames, mel_mask)
         mel_before, stop_logits = self.decoder(frames, mel_mask, training=training)
+        mel_before = self.add_spectrum(mel_before, spectrum, mel_mask)
         mel_after = self.postnet(mel_before, mel_mask, training=training)
         return mel_before, mel_after, stop_logits
 
@@ -119,7 +167,7 @@ class XTTSModel(keras.Model):
     def call(self, batch, training=False):
         text_ids, text_lengths = batch["text_ids"], batch["text_lengths"]
         mel, mel_lengths = batch["mel"], batch["mel_lengths"]
-        text_mask, embedded, encoded, speaker, mu, logvar, z = self._encode(
+        text_mask, embedded, encoded, speaker, mu, logvar, z, spectrum = self._encode(
             text_ids, text_lengths, batch["ref_mel"], batch["ref_lengths"], training, training,
             batch.get("language_ids"))
         max_text, max_mel = tf.shape(text_ids)[1], tf.shape(mel)[1]
@@ -130,8 +178,8 @@ class XTTSModel(keras.Model):
         alignment, _ = durations_to_alignment(durations, max_mel)
         log_duration_pred = self.duration_predictor(tf.stop_gradient(encoded), text_mask,
                                                     training=training)
-        mel_before, mel_after, stop_logits = self._decode(encoded, alignment, speaker, mel_mask,
-                                                          training)
+        mel_before, mel_after, stop_logits = self._decode(encoded, alignment, speaker, spectrum,
+                                                          mel_mask, training)
         return {
             "mel_before": tf.cast(mel_before, tf.float32),
             "mel_after": tf.cast(mel_after, tf.float32),
@@ -156,14 +204,14 @@ class XTTSModel(keras.Model):
         """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``.
 
         ``language_ids`` ``[B]`` pick each item's language (None = language 0, the default).
-        The voice is ``speaker_latent`` ``[B, latent_dim]`` when given, else the posterior
-        mean of the reference mels.
+        The voice is ``speaker_latent`` (a speaker code ``[B, speaker_code_dim]``, see
+        :meth:`speaker_code`) when given, else the reference mels.
 
         With ``max_frames``, an item whose predicted durations add up to more frames is
         sped up to about that length (at most ``max_frames`` plus one frame per token),
         which bounds the cost of decoding an untrained or diverged duration predictor.
         """
-        _, _, encoded, speaker, _, _, _ = self._encode(
+        _, _, encoded, speaker, _, _, _, spectrum = self._encode(
             text_ids, text_lengths, ref_mel, ref_lengths, training=False, sample=False,
             language_ids=language_ids, speaker_latent=speaker_latent)
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
@@ -178,5 +226,6 @@ class XTTSModel(keras.Model):
             durations = tf.where(durations > 0, shorter, 0)
         alignment, mel_lengths = durations_to_alignment(durations)
         mel_mask = tf.sequence_mask(mel_lengths, tf.shape(alignment)[1])
-        _, mel_after, stop_logits = self._decode(encoded, alignment, speaker, mel_mask, False)
+        _, mel_after, stop_logits = self._decode(encoded, alignment, speaker, spectrum, mel_mask,
+                                                 False)
         return tf.cast(mel_after, tf.float32), mel_lengths, durations

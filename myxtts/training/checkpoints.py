@@ -22,6 +22,7 @@ import yaml
 
 from myxtts.audio.features import MelStats
 from myxtts.config.config import XTTSConfig
+from myxtts.config.stored import config_from_yaml_text
 from myxtts.models.factory import build_model
 from myxtts.models.speaker_latents import SpeakerLatents
 from myxtts.text.symbols import SymbolTable
@@ -169,7 +170,7 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
     missing or unusable checkpoint raises :class:`CheckpointError` naming the path.
     """
     meta = read_metadata(path)
-    config = XTTSConfig.from_dict(yaml.safe_load(meta["config_yaml"]))
+    config = config_from_yaml_text(meta["config_yaml"], meta["prefix"])
     symbols = SymbolTable.from_json(meta["symbols_json"])
     model = build_model(config, len(symbols))
     n_mels = config.audio.n_mels
