@@ -40,7 +40,7 @@ def reference_windows(mel: np.ndarray, frames: int) -> list[np.ndarray]:
 def mel_latents(model, mels: list[np.ndarray], frames: int) -> np.ndarray:
     """Speaker code ``[len(mels), model.speaker_code_dim]`` of each normalised mel (mean
     over its windows): the posterior mean, then the average spectrum when the model uses it
-    (:meth:`~myxtts.models.xtts.XTTSModel.speaker_code`)."""
+    (:attr:`~myxtts.models.xtts.XTTSModel.speaker_code_dim` values)."""
     mus, _, spectra = _per_mel(model, mels, frames)
     return mus if spectra is None else np.concatenate([mus, spectra], axis=1)
 

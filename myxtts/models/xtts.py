@@ -90,22 +90,16 @@ class XTTSModel(keras.Model):
 
     @property
     def speaker_code_dim(self) -> int:
-        """Size of a speaker code: the latent, plus the reference spectrum when used."""
+        """Size of a speaker code, what inference stores and averages for a voice
+        (:func:`myxtts.models.speaker_latents.mel_latents`): the posterior mean, followed by
+        the reference's average spectrum when the model uses it."""
         return self.config.speaker_latent_dim + (self.n_mels if self.reference_spectrum else 0)
-
-    def speaker_code(self, ref_mel, ref_lengths):
-        """What inference stores and averages for a voice, ``[B, speaker_code_dim]``: the
-        posterior mean, followed by the average spectrum when the model uses it."""
-        mu, _ = self.speaker_posterior(ref_mel, ref_lengths)
-        if not self.reference_spectrum:
-            return mu
-        return tf.concat([mu, self.spectrum_of(ref_mel, ref_lengths)], axis=-1)
 
     def _encode(self, text_ids, text_lengths, ref_mel, ref_lengths, training, sample,
                 language_ids=None, speaker_latent=None):
         """Text encoding with the voice added. The voice is the reference's posterior (a
         sample of it when ``sample``) or a given ``speaker_latent`` (a speaker code, see
-        :meth:`speaker_code`). Returns the text mask, embeddings, encoding, the speaker
+        :attr:`speaker_code_dim`). Returns the text mask, embeddings, encoding, the speaker
         vector ``[B, 1, hidden]``, mu, logvar, the latent used and the reference spectrum
         ``[B, n_mels]`` (None when the model does not use it)."""
         text_mask = tf.sequence_mask(text_lengths, tf.shape(text_ids)[1])
@@ -204,8 +198,7 @@ class XTTSModel(keras.Model):
         """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``.
 
         ``language_ids`` ``[B]`` pick each item's language (None = language 0, the default).
-        The voice is ``speaker_latent`` (a speaker code ``[B, speaker_code_dim]``, see
-        :meth:`speaker_code`) when given, else the reference mels.
+        The voice is ``speaker_latent`` (a speaker code ``[B, speaker_code_dim]``) when given, else the reference mels.
 
         With ``max_frames``, an item whose predicted durations add up to more frames is
         sped up to about that length (at most ``max_frames`` plus one frame per token),
