@@ -20,10 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from myxtts.cli.runtime import CLIError
-from myxtts.config.config import ConfigError, XTTSConfig
+from myxtts.config.config import XTTSConfig
 from myxtts.config.presets import apply_model_size, apply_optimization_level
 
 #: Where the built-in demo set is built when no training data is given (relative to the cwd).

@@ -235,8 +235,8 @@ class Synthesizer:
         order.
 
         The voice: ``speaker_latent`` (``[code_dim]`` for all texts or ``[len(texts),
-        code_dim]``, ``code_dim = model.speaker_code_dim``), else ``reference_mel`` (a normalised mel ``[frames, n_mels]`` for
-        all texts or a list of them, one per text), else :meth:`default_latent`.
+        code_dim]``, ``code_dim = model.speaker_code_dim``), else ``reference_mel`` (a
+        normalised mel ``[frames, n_mels]`` for all texts or a list of them, one per text), else :meth:`default_latent`.
         """
         texts = list(texts)
         if not texts:

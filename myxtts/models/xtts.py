@@ -198,7 +198,8 @@ class XTTSModel(keras.Model):
         """Synthesise normalised mels ``[B, T, M]`` and their lengths ``[B]``.
 
         ``language_ids`` ``[B]`` pick each item's language (None = language 0, the default).
-        The voice is ``speaker_latent`` (a speaker code ``[B, speaker_code_dim]``) when given, else the reference mels.
+        The voice is ``speaker_latent`` (a speaker code ``[B, speaker_code_dim]``) when
+        given, else the reference mels.
 
         With ``max_frames``, an item whose predicted durations add up to more frames is
         sped up to about that length (at most ``max_frames`` plus one frame per token),
