@@ -21,11 +21,11 @@ from pathlib import Path
 
 from myxtts.cli.run_dir import check_new_run_dir, check_resume_target
 from myxtts.cli.runtime import EXIT_INTERRUPTED, CLIError, configure_runtime, fail
-from myxtts.config.stored import config_from_yaml_text
 from myxtts.cli.train_config import (DEMO_DIR, FLAG_KEYS, flag_overrides,
                                      resolve_train_config, with_default_train_data)
 from myxtts.config.config import DATA_FORMATS, DISTRIBUTE_MODES, ConfigError, XTTSConfig
 from myxtts.config.presets import list_model_sizes, list_optimization_levels
+from myxtts.config.stored import config_from_yaml_text
 from myxtts.data.metadata import DatasetError
 from myxtts.training import BEST_DIR
 

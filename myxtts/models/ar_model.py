@@ -77,8 +77,7 @@ class ARXTTSModel(XTTSModel):
             steps = step + 1
             dec_mask = tf.ones([batch, steps], tf.bool)
             mel, stop, _ = self.ar_decoder(previous, dec_mask, encoded, text_mask, speaker)
-            if spectrum is not None:  # as in training: the decoder predicts around it
-                mel = mel + tf.cast(spectrum, mel.dtype)[:, None, :]
+            mel = self.add_spectrum(mel, spectrum)  # as in training
             group_stop = tf.reduce_max(tf.sigmoid(stop[:, -r:]), axis=1)
             done = (group_stop > self.config.stop_threshold) & (lengths < 0)
             lengths = tf.where(done, steps * r, lengths)

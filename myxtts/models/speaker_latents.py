@@ -64,7 +64,7 @@ def _per_mel(model, mels, frames):
             windows.append(w)
             owner.append(i)
     mus, kls, spectra = [], [], []
-    use_spectrum = bool(getattr(model, "reference_spectrum", False))
+    use_spectrum = model.reference_spectrum
     for start in range(0, len(windows), _BATCH):
         part = windows[start:start + _BATCH]
         longest = max(w.shape[0] for w in part)

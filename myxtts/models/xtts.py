@@ -129,11 +129,13 @@ class XTTSModel(keras.Model):
         return text_mask, embedded, encoded, speaker, mu, logvar, z, spectrum
 
     @staticmethod
-    def add_spectrum(mel, spectrum, mel_mask):
-        """The decoder's mel plus the reference spectrum on every frame (masked)."""
+    def add_spectrum(mel, spectrum, mel_mask=None):
+        """The decoder's mel plus the reference spectrum on every frame (then masked by
+        ``mel_mask`` when given); ``mel`` itself when the model uses no spectrum."""
         if spectrum is None:
             return mel
-        return apply_mask(mel + tf.cast(spectrum, mel.dtype)[:, None, :], mel_mask)
+        mel = mel + tf.cast(spectrum, mel.dtype)[:, None, :]
+        return mel if mel_mask is None else apply_mask(mel, mel_mask)
 
     def speaker_outputs(self, batch, mu, logvar, z, training):
         """The speaker entries of the train-time outputs: the reference's posterior
