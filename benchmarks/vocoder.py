@@ -40,6 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--copy-utterances", type=int, default=12)
     p.add_argument("--sentences", type=int, default=12,
                    help="held-out TTS sentences (0 = copy-synthesis only)")
+    p.add_argument("--language", default=None,
+                   help="language of the TTS sentences (default: the acoustic checkpoint's)")
     p.add_argument("--no-cer", action="store_true", help="skip the offline recogniser")
     p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
     p.add_argument("--save-dir", default="", help="write every wav here")
@@ -135,15 +137,17 @@ def tts(args, judge, synth, gl, neural) -> dict:
     voices = sorted(set(voice_of.values()))
     first = {v: next(uid for uid, w in voice_of.items() if w == v) for v in voices}
     rate = synth.config.audio.sample_rate
+    language = args.language or synth.default_language
     rows = []
-    for i, text in enumerate(held_out_sentences(args.sentences)):
+    for i, text in enumerate(held_out_sentences(args.sentences, language=language)):
         voice = voices[i % len(voices)]
         latent = synth.reference_latent(data / "wavs" / f"{first[voice]}.wav")
         start = time.perf_counter()
-        mel = synth.synthesize_mel(text, speaker_latent=latent)
+        mel = synth.synthesize_mel(text, speaker_latent=latent, language=language)
         acoustic = time.perf_counter() - start
         real = espeak_ground_truth(text, voice, rate)
-        row = {"text": text, "voice": voice, "ground_truth": judge.reference_scores(real, text)}
+        row = {"text": text, "voice": voice, "language": language,
+               "ground_truth": judge.reference_scores(real, text)}
         seconds = None
         for name, vocoder in (("griffin_lim", gl), ("neural", neural)):
             vocoder(mel[:8])  # warm (first-call tracing is not synthesis time)
@@ -202,10 +206,14 @@ def main(argv=None) -> int:
     gl = GriffinLimVocoder(synth.config.audio)
     neural = NeuralVocoder.from_checkpoint(vocoder_path, synth.config.audio)
     prefix, vocoder_config = read_vocoder_config(vocoder_path)
-    judge = Judge(synth.config.audio.sample_rate, not args.no_cer, not args.no_dnsmos,
-                  args.save_dir)
+    language = args.language or synth.default_language
+    cer = not args.no_cer and language == "en"
+    if not args.no_cer and not cer:
+        print(f"CER not scored: the offline recogniser (Whisper tiny.en) reads English only, "
+              f"the data is {language}", flush=True)
+    judge = Judge(synth.config.audio.sample_rate, cer, not args.no_dnsmos, args.save_dir)
     result = {"tts_checkpoint": str(args.tts_checkpoint), "vocoder_checkpoint": prefix,
-              "data": args.data, "cpu_threads": os.cpu_count(),
+              "data": args.data, "language": language, "cpu_threads": os.cpu_count(),
               "copy_synthesis": copy_synthesis(args, judge, gl, neural, vocoder_config),
               "tts": tts(args, judge, synth, gl, neural) if args.sentences else None}
     print("\n" + table(result))
