@@ -54,6 +54,11 @@ def _mean(values):
     return float(np.mean(values)) if values else None
 
 
+def _median(values):
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
 def _std(values):
     values = [v for v in values if v is not None]
     return float(np.std(values)) if len(values) > 1 else None
@@ -103,6 +108,8 @@ def summarize(rows: list[dict], keys=("griffin_lim", "neural", "ground_truth")) 
         metrics = sorted({m for r in rows for m in r.get(key, {})})
         summary[key] = {m: _mean(r[key].get(m) for r in rows) for m in metrics}
         summary[key].update({f"{m}_std": _std(r[key].get(m) for r in rows) for m in metrics})
+        summary[key].update({f"{m}_median": _median(r[key].get(m) for r in rows)
+                             for m in metrics})
     return summary
 
 
@@ -170,7 +177,9 @@ def tts(args, judge, synth, gl, neural) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = ["| test | vocoder | MCD-DTW (dB) | DNSMOS ovrl | CER | RTF (total) |",
+    # CER's median beside its mean: the recogniser now and then hallucinates a long
+    # transcript (CER > 1, ground truth included), which moves the mean alone.
+    lines = ["| test | vocoder | MCD-DTW (dB) | DNSMOS ovrl | CER mean (median) | RTF (total) |",
              "|---|---|---|---|---|---|"]
 
     def fmt(v, spec=".2f"):
@@ -183,7 +192,8 @@ def table(result: dict) -> str:
         for name in ("ground_truth", "griffin_lim", "neural"):
             m = s[name]
             lines.append(f"| {test} (n={result[test]['n']}) | {name} | {fmt(m.get('mcd'))} | "
-                         f"{fmt(m.get('dnsmos'))} | {fmt(m.get('cer'), '.3f')} | "
+                         f"{fmt(m.get('dnsmos'))} | {fmt(m.get('cer'), '.3f')} "
+                         f"({fmt(m.get('cer_median'), '.3f')}) | "
                          f"{fmt(m.get('rtf_total_median'), '.3f')} |")
     return "\n".join(lines)
 
