@@ -22,7 +22,7 @@ from myxtts.training.vocoder_checkpoint import (DISCRIMINATOR_MARK, aligned_audi
 from myxtts.training.vocoder_data import VocoderData, ground_truth_data, gta_data
 from myxtts.training.vocoder_losses import (mel_loss, spectrum_losses, stft_loss,
                                             target_spectrum, vocoder_losses)
-from myxtts.training.vocoder_trainer import VocoderTrainer
+from myxtts.training.vocoder_trainer import VocoderTrainer, context_frames
 from myxtts.inference.vocoders import select_vocoder
 from tiny_checkpoint import write_tiny_checkpoint
 
@@ -131,12 +131,14 @@ def test_gta_fine_tuning_mixes_in_the_recordings_own_mels_at_the_configured_frac
         trainer = VocoderTrainer(config, Path("unused"), data)
         reference = VocoderTrainer(config, Path("unused"), base)
         real = 0
+        core = slice(context_frames(config), context_frames(config) + config.vocoder.segment_frames)
         for step in range(10):
             mels, wavs, _ = trainer.segments(step)
             plain = reference.segments(step)
             np.testing.assert_array_equal(wavs, plain[1])  # the same windows either way
-            from_real = np.all(mels == plain[0], axis=(1, 2))
-            assert np.all(from_real | np.all(mels == plain[0] - 1.0, axis=(1, 2)))
+            mels, plain_mels = mels[:, core], plain[0][:, core]
+            from_real = np.all(mels == plain_mels, axis=(1, 2))
+            assert np.all(from_real | np.all(mels == plain_mels - 1.0, axis=(1, 2)))
             real += int(from_real.sum())
         fractions[fraction] = real / 160
     assert fractions[0.0] == 0.0
@@ -182,12 +184,12 @@ def test_synthesis_keeps_the_mel_energy_and_can_be_told_not_to():
 
 def test_an_old_vocoder_checkpoint_loads_without_the_prior_it_was_trained_without(tmp_path):
     config = small_config(magnitude_prior=False, amplitude_loss_weight=0.0,
-                          phase_loss_weight=0.0)
+                          phase_loss_weight=0.0, mel_context=False)
     trainer = VocoderTrainer(config, tmp_path / "old", synthetic_data(config.audio))
     trainer.train(progress=False, max_steps=1)
     prefix = str(tmp_path / "old" / "ckpt-1")
     text = config.to_yaml()
-    for key in ("magnitude_prior", "amplitude_loss_weight", "phase_loss_weight"):
+    for key in ("magnitude_prior", "amplitude_loss_weight", "phase_loss_weight", "mel_context"):
         text = "\n".join(line for line in text.splitlines()
                          if not line.strip().startswith(key + ":"))
     trainer.state.config_yaml.assign(text)  # the config as saved before these keys existed
@@ -196,6 +198,7 @@ def test_an_old_vocoder_checkpoint_loads_without_the_prior_it_was_trained_withou
     assert stored.vocoder.magnitude_prior is False
     assert stored.vocoder.phase_loss_weight == 0.0 and stored.vocoder.amplitude_loss_weight == 0
     assert XTTSConfig().vocoder.magnitude_prior is True
+    assert stored.vocoder.mel_context is False and XTTSConfig().vocoder.mel_context is True
 
 
 def test_training_lowers_the_validation_loss(tmp_path):
@@ -305,3 +308,40 @@ def test_asking_for_a_neural_vocoder_that_does_not_exist_names_the_fix(tmp_path)
     assert said.returncode != 0
     assert "no neural vocoder" in said.stderr and "--task vocoder" in said.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_training_segments_carry_their_utterance_context_and_only_the_segment_is_scored():
+    """With vocoder.mel_context a segment's mel brings the generator's receptive field of
+    frames from its utterance on either side (zeros past the ends, as a whole utterance's
+    convolutions pad), and the generated frames of that context are dropped: a training
+    frame sees what it sees inside a whole utterance at synthesis."""
+    data = synthetic_data(AudioConfig())
+    config = small_config(segment_frames=8, batch_size=6)
+    extra = context_frames(config)
+    v = config.vocoder
+    assert extra == (v.kernel_size // 2) * (v.blocks + 1) > 0
+    trainer = VocoderTrainer(config, Path("unused"), data)
+    plain = VocoderTrainer(small_config(segment_frames=8, batch_size=6, mel_context=False),
+                           Path("unused"), data)
+    assert context_frames(plain.config) == 0
+    for step in range(5):
+        mels, wavs, _ = trainer.segments(step)
+        flat, flat_wavs, _ = plain.segments(step)
+        assert mels.shape == (6, 8 + 2 * extra, flat.shape[2]) and flat.shape[1] == 8
+        np.testing.assert_array_equal(mels[:, extra:extra + 8], flat)  # same windows
+        np.testing.assert_array_equal(wavs, flat_wavs)
+        hop = config.audio.hop_length
+        for row in range(6):  # the context is the utterance's own frames, or zeros
+            utterance = next(m for m, w in zip(data.train_mels, data.train_wavs)
+                             if any(np.array_equal(flat[row], m[s:s + 8])
+                                    and np.array_equal(flat_wavs[row], w[s * hop:(s + 8) * hop])
+                                    for s in range(len(m) - 7)))
+            start = next(s for s in range(len(utterance) - 7)
+                         if np.array_equal(flat[row], utterance[s:s + 8]))
+            for j in range(-extra, 8 + extra):
+                want = utterance[start + j] if 0 <= start + j < len(utterance) else 0.0
+                np.testing.assert_array_equal(mels[row, extra + j], want)
+    # The scored output is the segment's: the same length as without context.
+    mel, wav, context = (tf.constant(x) for x in trainer.segments(0))
+    fake, terms = trainer._reconstruction(mel, wav, context, extra)
+    assert fake.shape == wav.shape and terms["loss"].shape == (6,)

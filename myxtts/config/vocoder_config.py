@@ -28,6 +28,12 @@ class VocoderConfig(_Section):
                                  "predicted energy: 0.2-1.7 dB measured on the demo data).")
     segment_frames: int = _f(32, "Mel frames per training segment (x hop_length samples).",
                              gt=0)
+    mel_context: bool = _f(True, "Give each training segment the mel frames around it in its "
+                                 "utterance, as many as the generator's receptive field "
+                                 "((kernel_size // 2) x (blocks + 1)), and drop their outputs: "
+                                 "training frames then see the context they have in a whole "
+                                 "utterance at synthesis (without it every frame of a segment "
+                                 "sees a zero-padded edge; see docs/VOCODER.md).")
     batch_size: int = _f(16, "Segments per training step.", gt=0)
     learning_rate: float = _f(1e-3, "Peak AdamW learning rate.", gt=0)
     min_learning_rate: float = _f(5e-5, "Learning rate at the end of the cosine decay.", ge=0)

@@ -25,9 +25,10 @@ VOCODER_DIR = "vocoder"
 MEL_FIELDS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "fmin", "fmax",
               "mel_floor")
 #: Vocoder keys a stored config may predate, and the value that reproduces how it was
-#: trained (runs saved before the magnitude prior and the spectrum losses existed).
+#: trained (runs saved before the magnitude prior, the spectrum losses and the mel
+#: context existed).
 STORED_VOCODER_FALLBACKS = {"magnitude_prior": False, "amplitude_loss_weight": 0.0,
-                            "phase_loss_weight": 0.0}
+                            "phase_loss_weight": 0.0, "mel_context": False}
 _CONFIG_TENSOR = "state/config_yaml/.ATTRIBUTES/VARIABLE_VALUE"
 DISCRIMINATOR_MARK = "d_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 

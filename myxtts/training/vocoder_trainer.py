@@ -37,13 +37,22 @@ from myxtts.training.vocoder_losses import (discriminator_loss, generator_advers
                                             vocoder_losses)
 
 
-def _window(wav: np.ndarray, begin: int, length: int) -> np.ndarray:
-    """``wav[begin:begin + length]`` with zeros where that reaches past either end."""
-    out = np.zeros(length, np.float32)
-    lo, hi = max(begin, 0), min(begin + length, len(wav))
+def _window(x: np.ndarray, begin: int, length: int) -> np.ndarray:
+    """``x[begin:begin + length]`` (samples or mel frames) with zeros where that reaches
+    past either end (zeros, as the generator's convolutions pad a whole utterance)."""
+    out = np.zeros((length,) + x.shape[1:], np.float32)
+    lo, hi = max(begin, 0), min(begin + length, len(x))
     if hi > lo:
-        out[lo - begin:hi - begin] = wav[lo:hi]
+        out[lo - begin:hi - begin] = x[lo:hi]
     return out
+
+
+def context_frames(config: XTTSConfig) -> int:
+    """Mel frames of context on either side of a training segment: the generator's
+    receptive field (its embedding and every block widen it by ``kernel_size // 2``) with
+    ``vocoder.mel_context``, else 0."""
+    v = config.vocoder
+    return (v.kernel_size // 2) * (v.blocks + 1) if v.mel_context else 0
 
 
 @dataclass
@@ -109,8 +118,11 @@ class VocoderTrainer:
         proportion to their length; on GTA data, each segment takes the recording's own
         mel with probability ``vocoder.gta_real_fraction``): ``[B, S, n_mels]`` mels,
         ``[B, S * hop]`` audio and the same audio with ``n_fft // 2`` samples of context on
-        either side (:func:`~myxtts.training.vocoder_losses.target_spectrum`)."""
+        either side (:func:`~myxtts.training.vocoder_losses.target_spectrum`). With
+        ``vocoder.mel_context`` each mel also carries :func:`context_frames` frames of its
+        utterance on either side (``[B, S + 2 C, n_mels]``)."""
         v, hop = self.config.vocoder, self.config.audio.hop_length
+        extra = context_frames(self.config)
         half = self.config.audio.n_fft // 2
         rng = np.random.default_rng([v.seed, step])
         picks = rng.choice(len(self._lengths), size=v.batch_size,
@@ -125,15 +137,18 @@ class VocoderTrainer:
             if real is not None and from_real:
                 mel = real[i]
             start = int(rng.integers(mel.shape[0] - v.segment_frames + 1))
-            mels.append(mel[start:start + v.segment_frames])
+            mels.append(_window(mel, start - extra, v.segment_frames + 2 * extra))
             wavs.append(wav[start * hop:(start + v.segment_frames) * hop])
             contexts.append(_window(wav, start * hop - half,
                                     v.segment_frames * hop + 2 * half))
         return np.stack(mels), np.stack(wavs), np.stack(contexts)
 
-    def _reconstruction(self, mel, wav, context):
-        """Generated audio and the reconstruction terms (``[B]``) of one batch."""
+    def _reconstruction(self, mel, wav, context, extra: int = 0):
+        """Generated audio and the reconstruction terms (``[B]``) of one batch; the
+        outputs of ``extra`` context frames on either side of ``mel`` are dropped."""
         log_mag, phase = self.generator.log_magnitude_phase(mel)
+        if extra:
+            log_mag, phase = log_mag[:, extra:-extra], phase[:, extra:-extra]
         fake = self.generator.waveform(log_mag, phase)
         return fake, vocoder_losses(fake, wav, self.config.audio, self.config.vocoder,
                                     log_mag, phase, context)
@@ -141,7 +156,7 @@ class VocoderTrainer:
     def _step(self, mel, wav, context):
         v = self.config.vocoder
         with tf.GradientTape() as tape:
-            _, terms = self._reconstruction(mel, wav, context)
+            _, terms = self._reconstruction(mel, wav, context, context_frames(self.config))
             loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=v.batch_size)
         out = {k: tf.reduce_mean(t) for k, t in terms.items()}
         self._apply(self.optimizer, loss, tape, self.generator.trainable_variables, out,
@@ -163,7 +178,7 @@ class VocoderTrainer:
         of the reconstruction terms; the logged ``loss`` stays the reconstruction loss)."""
         v = self.config.vocoder
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake, terms = self._reconstruction(mel, wav, context)
+            fake, terms = self._reconstruction(mel, wav, context, context_frames(self.config))
             real_out = self.discriminator(wav)
             d_loss = discriminator_loss(real_out, self.discriminator(tf.stop_gradient(fake)))
             terms.update(generator_adversarial_losses(real_out, self.discriminator(fake)))
