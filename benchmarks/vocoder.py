@@ -144,7 +144,7 @@ def tts(args, judge, synth, gl, neural) -> dict:
     voices = sorted(set(voice_of.values()))
     first = {v: next(uid for uid, w in voice_of.items() if w == v) for v in voices}
     rate = synth.config.audio.sample_rate
-    language = args.language or synth.default_language
+    language = args.language  # set by main: the checkpoint's default when not given
     rows = []
     for i, text in enumerate(held_out_sentences(args.sentences, language=language)):
         voice = voices[i % len(voices)]
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
     gl = GriffinLimVocoder(synth.config.audio)
     neural = NeuralVocoder.from_checkpoint(vocoder_path, synth.config.audio)
     prefix, vocoder_config = read_vocoder_config(vocoder_path)
-    language = args.language or synth.default_language
+    language = args.language = args.language or synth.default_language
     cer = not args.no_cer and language == "en"
     if not args.no_cer and not cer:
         print(f"CER not scored: the offline recogniser (Whisper tiny.en) reads English only, "

@@ -131,7 +131,8 @@ def test_gta_fine_tuning_mixes_in_the_recordings_own_mels_at_the_configured_frac
         trainer = VocoderTrainer(config, Path("unused"), data)
         reference = VocoderTrainer(config, Path("unused"), base)
         real = 0
-        core = slice(context_frames(config), context_frames(config) + config.vocoder.segment_frames)
+        extra = context_frames(config)
+        core = slice(extra, extra + config.vocoder.segment_frames)
         for step in range(10):
             mels, wavs, _ = trainer.segments(step)
             plain = reference.segments(step)
