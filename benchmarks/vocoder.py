@@ -84,7 +84,8 @@ class Judge:
             from myxtts.evaluation.quality import dnsmos
             out["dnsmos"] = dnsmos(wav, self.rate)["ovrl"]
         if self.recognizer is not None:
-            out["cer"] = cer(text, self.recognizer.transcribe(wav, self.rate))
+            out["transcript"] = self.recognizer.transcribe(wav, self.rate)
+            out["cer"] = cer(text, out["transcript"])
         if self.save_dir is not None:
             import soundfile as sf
             self.save_dir.mkdir(parents=True, exist_ok=True)
@@ -98,14 +99,16 @@ class Judge:
             out["dnsmos"] = dnsmos(wav, self.rate)["ovrl"]
         if self.recognizer is not None:
             from myxtts.evaluation.text_metrics import cer
-            out["cer"] = cer(text, self.recognizer.transcribe(wav, self.rate))
+            out["transcript"] = self.recognizer.transcribe(wav, self.rate)
+            out["cer"] = cer(text, out["transcript"])
         return out
 
 
 def summarize(rows: list[dict], keys=("griffin_lim", "neural", "ground_truth")) -> dict:
     summary = {}
     for key in keys:
-        metrics = sorted({m for r in rows for m in r.get(key, {})})
+        metrics = sorted({m for r in rows for m, v in r.get(key, {}).items()
+                          if isinstance(v, (int, float))})
         summary[key] = {m: _mean(r[key].get(m) for r in rows) for m in metrics}
         summary[key].update({f"{m}_std": _std(r[key].get(m) for r in rows) for m in metrics})
         summary[key].update({f"{m}_median": _median(r[key].get(m) for r in rows)
