@@ -77,15 +77,9 @@ class Judge:
 
     def score(self, name: str, wav: np.ndarray, reference: np.ndarray, text: str) -> dict:
         from myxtts.evaluation.mcd import mcd_dtw_with_backend
-        from myxtts.evaluation.text_metrics import cer
 
-        out = {"mcd": float(mcd_dtw_with_backend(reference, wav, self.rate)[0])}
-        if self.dnsmos:
-            from myxtts.evaluation.quality import dnsmos
-            out["dnsmos"] = dnsmos(wav, self.rate)["ovrl"]
-        if self.recognizer is not None:
-            out["transcript"] = self.recognizer.transcribe(wav, self.rate)
-            out["cer"] = cer(text, out["transcript"])
+        out = {"mcd": float(mcd_dtw_with_backend(reference, wav, self.rate)[0]),
+               **self.reference_scores(wav, text)}
         if self.save_dir is not None:
             import soundfile as sf
             self.save_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +87,7 @@ class Judge:
         return out
 
     def reference_scores(self, wav: np.ndarray, text: str) -> dict:
+        """DNSMOS, transcript and CER of ``wav`` (each when available)."""
         out = {}
         if self.dnsmos:
             from myxtts.evaluation.quality import dnsmos
