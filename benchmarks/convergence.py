@@ -25,6 +25,11 @@ only for English, the one language the bundled Whisper tiny.en reads. Persian an
 bilingual demo sets: ``--demo-language fa`` / ``en+fa``. Compare runs per language:
 
     python3 benchmarks/convergence.py --compare runs/en.json runs/fa.json runs/enfa.json
+
+The learning-rate schedule decays over the training plan, ``training.epochs`` x batches per
+epoch, so a dataset twice as large keeps a higher learning rate at the same step. Runs on
+datasets of different sizes compared at one budget need the same curve:
+``--set training.scheduler_params.decay_steps=N`` on every run (docs/PERSIAN.md).
 """
 
 from __future__ import annotations

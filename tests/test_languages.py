@@ -179,3 +179,38 @@ def test_evaluate_scores_each_language_and_cer_only_where_the_recogniser_reads_i
     assert fa["cer_mean"] is None and "Whisper tiny.en" in fa["cer_note"]
     assert fa["mcd_mean"] > en["mcd_mean"] >= 0
     assert result["n"] == 2 and result["cer_mean"] == 0.0
+
+
+def test_a_bilingual_run_resumes_with_a_config_that_does_not_list_its_languages(tmp_path):
+    """A resumed model keeps its checkpoint's languages: a fresh config (languages unset,
+    as ``benchmarks/convergence.py`` builds one) resumes and trains; one naming other
+    languages is refused before anything is built."""
+    from myxtts.config.config import XTTSConfig
+    from myxtts.data.demo import make_demo_dataset
+    from myxtts.training.checkpoints import CheckpointError
+    from myxtts.training.trainer import XTTSTrainer
+    from tiny_model import shrink_model
+
+    def config():
+        c = shrink_model(XTTSConfig(), decoder_layers=1)
+        c.data.batch_size, c.data.min_val_utterances = 4, 2
+        c.training.mixed_precision = "float32"
+        return c
+
+    data = make_demo_dataset(tmp_path / "enfa", num_utterances=12, language="en+fa")
+    first = XTTSTrainer(config(), tmp_path / "run")
+    first.prepare_data(data)
+    assert first.config.text.languages == "en,fa"
+    checkpoint = first.train(max_steps=2, progress=False).checkpoint
+
+    resumed = XTTSTrainer(config(), tmp_path / "run")
+    resumed.prepare_data(data, resume=checkpoint)
+    assert resumed.config.text.languages == "en,fa"
+    assert resumed.data.tokenizer.languages == ("en", "fa")
+    summary = resumed.train(max_steps=3, progress=False)
+    assert summary.steps == 3 and resumed.model.language_embedding is not None
+
+    other = config()
+    other.text.languages = "en"
+    with pytest.raises(CheckpointError, match=r"text.languages is 'en'.*knows en,fa"):
+        XTTSTrainer(other, tmp_path / "run").prepare_data(data, resume=checkpoint)

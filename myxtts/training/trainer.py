@@ -24,8 +24,9 @@ import yaml
 from tqdm import tqdm
 
 from myxtts.audio.features import MelStats
-from myxtts.config.config import XTTSConfig
+from myxtts.config.config import TextConfig, XTTSConfig
 from myxtts.config.presets import RUN_LENGTH_FIELDS
+from myxtts.config.stored import config_from_yaml_text
 from myxtts.data.pipeline import DataBundle, build_data
 from myxtts.models.factory import build_model
 from myxtts.text.symbols import SymbolTable
@@ -97,11 +98,14 @@ class XTTSTrainer:
     # -- setup -----------------------------------------------------------------------
     def prepare_data(self, train_path: str | Path, val_path: str | Path | None = None,
                      resume: str | Path | None = None) -> DataBundle:
-        """Load data. With ``resume`` the checkpoint's symbols and mel statistics are reused."""
+        """Load data. With ``resume`` the checkpoint's symbols, mel statistics and languages
+        are reused."""
         tokenizer = stats = None
         if resume is not None:
             self._resume_prefix = resolve_checkpoint(resume)
             meta = read_metadata(self._resume_prefix)
+            self._keep_languages(config_from_yaml_text(meta["config_yaml"],
+                                                       self._resume_prefix).text)
             tokenizer = Tokenizer(self.config.text, SymbolTable.from_json(meta["symbols_json"]))
             stats = MelStats.from_list(meta["mel_stats"])
         self.data = build_data(self.config, train_path, val_path, tokenizer, stats)
@@ -110,6 +114,17 @@ class XTTSTrainer:
         self.config.data.train_data = str(train_path)
         self.config.data.val_data = str(val_path) if val_path else ""
         return self.data
+
+    def _keep_languages(self, stored: TextConfig) -> None:
+        """A resumed model knows its checkpoint's languages (the size and ids of its language
+        embedding): an unset ``text.languages`` takes them; another list is an error."""
+        mine = self.config.text
+        if mine.languages and mine.language_list() != stored.language_list():
+            raise CheckpointError(
+                f"{self._resume_prefix}: text.languages is {mine.languages!r}, but the "
+                f"checkpoint's model knows {','.join(stored.language_list())} (a resumed run "
+                "cannot change its languages; start a new run)")
+        mine.languages = stored.languages
 
     def build(self) -> None:
         """Create model, optimizer, loss, checkpoint; restore if resuming."""

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from myxtts.audio.features import inverse_mel_basis
 from myxtts.config.config import AudioConfig, XTTSConfig
+from myxtts.config.stored import STORED_VOCODER_FALLBACKS, config_from_yaml_text
 from myxtts.models.vocoder import VocoderGenerator
 from myxtts.training.checkpoints import CheckpointError, open_checkpoint
 
@@ -24,11 +24,6 @@ VOCODER_DIR = "vocoder"
 #: AudioConfig fields that define the mel; a vocoder serves only models that share them.
 MEL_FIELDS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "fmin", "fmax",
               "mel_floor")
-#: Vocoder keys a stored config may predate, and the value that reproduces how it was
-#: trained (runs saved before the magnitude prior, the spectrum losses and the mel
-#: context existed).
-STORED_VOCODER_FALLBACKS = {"magnitude_prior": False, "amplitude_loss_weight": 0.0,
-                            "phase_loss_weight": 0.0, "mel_context": False}
 _CONFIG_TENSOR = "state/config_yaml/.ATTRIBUTES/VARIABLE_VALUE"
 DISCRIMINATOR_MARK = "d_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -112,12 +107,7 @@ def read_vocoder_config(path: str | Path) -> tuple[str, XTTSConfig]:
             "generator/head/bias/.ATTRIBUTES/VARIABLE_VALUE"):
         raise CheckpointError(f"{prefix}: not a MyXTTS vocoder checkpoint")
     text = reader.get_tensor(_CONFIG_TENSOR).decode("utf-8")
-    data = yaml.safe_load(text) or {}
-    section = data.get("vocoder") if isinstance(data, dict) else None
-    if isinstance(section, dict):
-        for key, value in STORED_VOCODER_FALLBACKS.items():
-            section.setdefault(key, value)
-    return prefix, XTTSConfig.from_dict(data)
+    return prefix, config_from_yaml_text(text, prefix, STORED_VOCODER_FALLBACKS)
 
 
 def load_vocoder(path: str | Path, audio: AudioConfig | None = None):
