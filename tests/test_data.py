@@ -324,3 +324,52 @@ def test_speakers_with_one_utterance_are_counted_and_warned_once(caplog):
         val = Batcher(make_examples({"a": 1, "solo": 1}), IDENTITY, cfg, seed=0, shuffle=False,
                       references=train)
     assert val.lone_speakers == [] and "only one utterance" not in caplog.text
+
+
+# ------------------------------------------------------------------ voice warp
+
+def test_warp_matrix_moves_content_by_the_factor():
+    import librosa
+
+    from myxtts.data.batching import warp_matrix
+
+    hz = librosa.mel_frequencies(82, fmin=0.0, fmax=8000.0)[1:-1]
+    np.testing.assert_allclose(warp_matrix(hz, 1.0), np.eye(80), atol=1e-6)
+    for factor in (0.9, 1.12):
+        peak = np.zeros(80)
+        peak[40] = 1.0
+        moved = warp_matrix(hz, factor) @ peak
+        assert (moved * hz).sum() / moved.sum() == pytest.approx(hz[40] * factor, rel=0.02)
+    assert np.allclose(warp_matrix(hz, 1.12).sum(axis=1), 1.0)  # a flat spectrum stays flat
+
+
+def test_voice_warp_makes_new_voices_of_item_and_reference_alike():
+    """Warped items: mel and reference warped by the same factor, a speaker label of their
+    own; the other items are exactly what the batcher gives without the warp."""
+    rng = np.random.default_rng(0)
+    spectrum = rng.normal(size=N_MELS).astype(np.float32)
+    examples = [Example(f"e{i}", "ab"[i % 2], "t", np.arange(1, 6, dtype=np.int32),
+                        np.tile(spectrum, (30 + i, 1))) for i in range(16)]
+    audio = AudioConfig(n_mels=N_MELS)
+    plain = Batcher(examples, IDENTITY, data_config(batch_size=8), seed=3, audio=audio)
+    warped = Batcher(examples, IDENTITY, data_config(batch_size=8, voice_warp=0.2), seed=3,
+                     audio=audio)
+    seen = 0
+    for (_, a), (_, b) in zip(plain.batches(0), warped.batches(0)):
+        for row in range(8):
+            if b["speaker_ids"][row] == a["speaker_ids"][row]:
+                np.testing.assert_array_equal(b["mel"][row], a["mel"][row])
+                np.testing.assert_array_equal(b["ref_mel"][row], a["ref_mel"][row])
+                continue
+            seen += 1
+            assert b["speaker_ids"][row] >= 2  # a label no recorded speaker has
+            assert list(b["speaker_ids"]).count(b["speaker_ids"][row]) == 1
+            frame = b["mel"][row, 0]
+            assert not np.allclose(frame, spectrum)
+            np.testing.assert_allclose(b["ref_mel"][row, 0], frame, atol=1e-5)
+    assert seen > 0
+    # Validation batchers (no audio config) and voice_warp 0 never warp.
+    val = Batcher(examples, IDENTITY, data_config(batch_size=8, voice_warp=0.2), seed=3,
+                  shuffle=False, references=plain)
+    for _, batch in val.batches(0):
+        np.testing.assert_allclose(batch["mel"][:, 0], np.tile(spectrum, (8, 1)))

@@ -269,7 +269,44 @@ def test_a_checkpoint_saved_before_the_reference_spectrum_loads_without_it(old_r
     stored = XTTSConfig().to_dict()
     stored["model"]["reference_spectrum"] = True
     assert config_from_yaml_text(yaml.safe_dump(stored), "new").model.reference_spectrum
-    del stored["model"]["reference_spectrum"]
-    assert not config_from_yaml_text(yaml.safe_dump(stored), "old").model.reference_spectrum
+    stored["model"]["speaker_film"] = True
+    assert config_from_yaml_text(yaml.safe_dump(stored), "new").model.speaker_film
+    del stored["model"]["reference_spectrum"], stored["model"]["speaker_film"]
+    old = config_from_yaml_text(yaml.safe_dump(stored), "old").model
+    assert not old.reference_spectrum and not old.speaker_film
     loaded = load_checkpoint(old_run)
     assert loaded.model.speaker_code_dim == loaded.config.model.speaker_latent_dim
+
+
+# -- FiLM: the speaker on every decoder block (model.speaker_film) ---------------------------
+
+def test_film_starts_as_the_plain_decoder_and_lets_the_speaker_reach_every_block():
+    import tensorflow as tf
+
+    from myxtts.config.config import ConfigError, XTTSConfig
+    from myxtts.models.decoders import FrameDecoder
+
+    decoder = FrameDecoder(16, 2, 2, 32, 3, 0.0, 8, reduction=2, film=True)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(2, 10, 16)), tf.float32)
+    mask = tf.sequence_mask([10, 7], 10)
+    one = tf.constant(rng.normal(size=(2, 1, 16)), tf.float32)
+    other = tf.constant(rng.normal(size=(2, 1, 16)), tf.float32)
+    mel, _ = decoder(x, mask, speaker=one)
+    film, decoder.film = decoder.film, []
+    plain, _ = decoder(x, mask)
+    decoder.film = film
+    np.testing.assert_allclose(mel.numpy(), plain.numpy(), atol=1e-6)  # zero-initialised
+    assert len(decoder.film) == 2 and decoder.film_1 is decoder.film[1]  # checkpointed
+    for layer in decoder.film:
+        layer.kernel.assign(rng.normal(scale=0.3, size=layer.kernel.shape))
+    a, _ = decoder(x, mask, speaker=one)
+    b, _ = decoder(x, mask, speaker=other)
+    assert np.abs(a.numpy() - b.numpy())[0].mean() > 1e-3  # same frames, another voice
+    assert not a.numpy()[1, 7:].any()  # padding stays zero
+
+    config = XTTSConfig()
+    config.model.decoder_strategy = "autoregressive"
+    config.model.speaker_film = True
+    with pytest.raises(ConfigError, match="speaker_film"):
+        XTTSConfig.from_dict(config.to_dict())

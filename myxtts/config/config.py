@@ -119,6 +119,10 @@ class DataConfig(_Section):
     min_duration_s: float = _f(0.3, "Skip utterances shorter than this (seconds).", ge=0)
     max_duration_s: float = _f(12.0, "Skip utterances longer than this (seconds).", gt=0)
     reference_max_frames: int = _f(192, "Max mel frames of a speaker reference clip.", gt=0)
+    voice_warp: float = _f(
+        0.0, "Half of the training items are heard as new voices: target and reference "
+        "mels frequency-warped alike by a random factor within 1/(1 + x) .. 1 + x; 0 = off.",
+        ge=0, lt=1)
     mel_bucket_frames: int = _f(64, "Pad mel lengths up to a multiple of this.", gt=0)
     text_bucket_tokens: int = _f(16, "Pad token lengths up to a multiple of this.", gt=0)
 
@@ -151,6 +155,9 @@ class ModelConfig(_Section):
         True, "Give the decoder the reference's average mel spectrum beside the speaker "
         "latent and predict the mel around it: unseen-voice ID 0.25 vs 0.00, CER +0.008 "
         "+- 0.012, MCD-DTW -0.10 dB (3 seeds, VOICE_CLONING.md).")
+    speaker_film: bool = _f(
+        False, "Scale and shift the output of every decoder block by the speaker vector "
+        "(FiLM); non-autoregressive decoder only.")
     aligner_dim: int = _f(80, "Width of the text-mel aligner projections.", gt=0)
     aligner_temperature: float = _f(0.2, "Scale of aligner distances before softmax (0.2: fastest alignment measured).", gt=0)
     duration_predictor_dim: int = _f(128, "Width of the duration predictor.", gt=0)
@@ -166,6 +173,8 @@ class ModelConfig(_Section):
                                gt=0, lt=1)
 
     def _check(self) -> None:
+        if self.speaker_film and self.decoder_strategy != "non_autoregressive":
+            raise self._fail("speaker_film", "works with the non_autoregressive decoder only")
         if self.hidden_dim % self.num_heads:
             raise self._fail("num_heads", f"must divide model.hidden_dim ({self.hidden_dim}), "
                                           f"got {self.num_heads}")

@@ -14,7 +14,8 @@ from myxtts.config.config import ConfigError, XTTSConfig
 
 #: Keys added after checkpoints were first saved, with the value that reproduces those runs.
 STORED_CONFIG_FALLBACKS = {("training", "speaker_loss_weight"): 0.0,
-                           ("model", "reference_spectrum"): False}
+                           ("model", "reference_spectrum"): False,
+                           ("model", "speaker_film"): False}
 #: The same for the ``vocoder`` section of a *vocoder* checkpoint (runs saved before the
 #: magnitude prior, the spectrum losses and the mel context existed). An acoustic run's
 #: stored ``vocoder`` section does not take them: a new vocoder started from it

@@ -4,6 +4,8 @@ The reference is a random crop (``data.reference_max_frames`` frames, the length
 uses too) of ANOTHER utterance of the same speaker; a speaker with a single utterance
 uses that utterance itself (counted, with one warning). Validation batchers take their
 references from the speaker's training utterances (``references=`` the training batcher).
+With ``data.voice_warp`` a training batcher turns about half of its items into new voices
+(item and reference frequency-warped alike, a speaker label of their own).
 
 Order depends only on (seed, epoch), so a resumed run sees exactly the batches the
 uninterrupted run would have seen. Mel lengths are padded up to multiples of
@@ -33,7 +35,7 @@ class Batcher:
 
     def __init__(self, examples: list[Example], stats: MelStats, data: DataConfig,
                  seed: int, shuffle: bool = True, batch_size: int | None = None,
-                 references: "Batcher | None" = None):
+                 references: "Batcher | None" = None, audio=None):
         if not examples:
             raise ValueError("no examples to batch")
         self.examples = examples
@@ -50,6 +52,13 @@ class Batcher:
         #: all the speaker loss needs (labels of two batchers need not agree).
         self.speaker_ids = {s: i for i, s in enumerate(sorted(self.by_speaker))}
         self.references = references
+        self.stats = stats
+        #: Mel-bin centres (Hz) for ``data.voice_warp``; None leaves every item as recorded.
+        self.bin_hz = None
+        if data.voice_warp > 0 and audio is not None:
+            import librosa
+            self.bin_hz = librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.fmin,
+                                                  fmax=audio.fmax)[1:-1]
         self.lone_speakers, self.unseen_speakers = self._check_reference_pools()
 
     def _check_reference_pools(self) -> tuple[list[str], list[str]]:
@@ -114,6 +123,9 @@ class Batcher:
         tokens = [self.examples[i].tokens for i in indices]
         mels = [self.mels[i] for i in indices]
         refs = [self.reference_for(i, rng) for i in indices]
+        speaker_ids = [self.speaker_ids[self.examples[i].speaker] for i in indices]
+        if self.bin_hz is not None:
+            mels, refs, speaker_ids = self._warp(mels, refs, speaker_ids, rng)
         n_mels = mels[0].shape[1]
         max_text = _round_up(max(len(t) for t in tokens), self.data.text_bucket_tokens)
         max_mel = _round_up(max(m.shape[0] for m in mels), self.data.mel_bucket_frames)
@@ -126,14 +138,29 @@ class Batcher:
             "ref_mel": np.zeros((len(indices), max_ref, n_mels), np.float32),
             "ref_lengths": np.array([r.shape[0] for r in refs], np.int32),
             "language_ids": np.array([self.examples[i].language_id for i in indices], np.int32),
-            "speaker_ids": np.array([self.speaker_ids[self.examples[i].speaker]
-                                     for i in indices], np.int32),
+            "speaker_ids": np.array(speaker_ids, np.int32),
         }
         for row, (t, m, r) in enumerate(zip(tokens, mels, refs)):
             batch["text_ids"][row, :len(t)] = t
             batch["mel"][row, :m.shape[0]] = m
             batch["ref_mel"][row, :r.shape[0]] = r
         return batch
+
+    def _warp(self, mels, refs, speaker_ids, rng):
+        """Every other item, at random, becomes a new voice: its mel and its reference are
+        warped alike along frequency (content at f moves to f * factor) and it gets a speaker
+        label of its own, so the speaker loss counts only its reference as the same voice."""
+        bound = np.log1p(self.data.voice_warp)
+        mels, refs, speaker_ids = list(mels), list(refs), list(speaker_ids)
+        fresh = len(self.speaker_ids)
+        for row in range(len(mels)):
+            if rng.random() >= 0.5:
+                continue
+            matrix = warp_matrix(self.bin_hz, float(np.exp(rng.uniform(-bound, bound))))
+            mels[row], refs[row] = (self.stats.normalize(self.stats.denormalize(m) @ matrix.T)
+                                    for m in (mels[row], refs[row]))
+            speaker_ids[row] = fresh + row
+        return mels, refs, speaker_ids
 
     def batches(self, epoch: int, start: int = 0):
         """Yield ``(batch_index, batch)`` for ``epoch`` starting at ``start``."""
@@ -142,6 +169,20 @@ class Batcher:
                 continue
             rng = np.random.default_rng([self.seed, epoch, b, 7])
             yield b, self.make_batch(indices, rng)
+
+
+def warp_matrix(bin_hz: np.ndarray, factor: float) -> np.ndarray:
+    """``[n, n]`` linear-interpolation matrix moving mel content at f to f * factor
+    (``mel @ matrix.T``); past the edges the edge bins are repeated."""
+    n = len(bin_hz)
+    source = np.interp(bin_hz / factor, bin_hz, np.arange(n, dtype=np.float64))
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, n - 1)
+    frac = source - low
+    matrix = np.zeros((n, n), np.float32)
+    matrix[np.arange(n), low] += 1.0 - frac
+    matrix[np.arange(n), high] += frac
+    return matrix
 
 
 def _names(speakers: list[str], shown: int = 5) -> str:

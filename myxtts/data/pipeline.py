@@ -106,7 +106,7 @@ def build_data(config: XTTSConfig, train_path: str | Path, val_path: str | Path 
                            config, tokenizer, cache_dir_for(config, val_path or train_path), seen)
     stats = stats or MelStats.from_mels([e.mel for e in train_ex])
     seed = config.training.seed
-    train = Batcher(train_ex, stats, config.data, seed, shuffle=True)
+    train = Batcher(train_ex, stats, config.data, seed, shuffle=True, audio=config.audio)
     val = Batcher(val_ex, stats, config.data, seed, shuffle=False, references=train)
     log.info("data: %d training and %d validation utterances, %d speakers", len(train_ex),
              len(val_ex), len(train.by_speaker))

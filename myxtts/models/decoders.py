@@ -31,7 +31,8 @@ class FrameDecoder(keras.layers.Layer):
     """
 
     def __init__(self, hidden_dim: int, layers: int, num_heads: int, ffn_dim: int,
-                 kernel_size: int, dropout: float, n_mels: int, reduction: int = 1, **kw):
+                 kernel_size: int, dropout: float, n_mels: int, reduction: int = 1,
+                 film: bool = False, **kw):
         super().__init__(**kw)
         self.hidden_dim = hidden_dim
         self.n_mels = n_mels
@@ -40,10 +41,16 @@ class FrameDecoder(keras.layers.Layer):
         self.blocks = tracked_list(self, "block", [
             TransformerBlock(hidden_dim, num_heads, ffn_dim, kernel_size, dropout)
             for _ in range(layers)])
+        # FiLM: each block's output scaled and shifted by the speaker vector (zero-initialised,
+        # so training starts from the plain decoder).
+        self.film = tracked_list(self, "film", [
+            keras.layers.Dense(2 * hidden_dim, kernel_initializer="zeros")
+            for _ in range(layers)]) if film else []
         self.mel_out = keras.layers.Dense(n_mels * reduction)
         self.stop_out = keras.layers.Dense(reduction)
 
-    def call(self, x, mask, training=False):
+    def call(self, x, mask, training=False, speaker=None):
+        """``speaker`` ``[B, 1, C]``: the speaker vector, needed when the decoder has FiLM."""
         r = self.reduction
         frames = tf.shape(x)[1]
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
@@ -54,8 +61,11 @@ class FrameDecoder(keras.layers.Layer):
             mask = tf.sequence_mask(-(-lengths // r), padded // r)
         x = x + sinusoidal_positions(tf.shape(x)[1], self.hidden_dim, x.dtype)[None]
         x = apply_mask(x, mask)
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             x = block(x, mask, training=training)
+            if self.film:
+                scale, shift = tf.split(tf.cast(self.film[i](speaker), x.dtype), 2, axis=-1)
+                x = apply_mask(x * (1.0 + scale) + shift, mask)
         mel = tf.reshape(self.mel_out(x), [tf.shape(x)[0], -1, self.n_mels])[:, :frames]
         stop = tf.reshape(tf.cast(self.stop_out(x), tf.float32), [tf.shape(x)[0], -1])[:, :frames]
         full_mask = tf.sequence_mask(lengths, frames)

@@ -62,7 +62,8 @@ class XTTSModel(keras.Model):
             self.duration_predictor = DurationPredictor(c.duration_predictor_dim,
                                                         c.duration_predictor_layers, c.dropout)
             self.decoder = FrameDecoder(c.hidden_dim, c.decoder_layers, c.num_heads, c.ffn_dim,
-                                        c.ffn_kernel_size, c.dropout, n_mels, c.reduction_factor)
+                                        c.ffn_kernel_size, c.dropout, n_mels, c.reduction_factor,
+                                        film=c.speaker_film)
         self.postnet = Postnet(c.postnet_dim, c.postnet_layers, c.postnet_kernel_size,
                                c.dropout, n_mels)
 
@@ -154,7 +155,8 @@ class XTTSModel(keras.Model):
     def _decode(self, encoded, alignment, speaker, spectrum, mel_mask, training):
         frames = tf.matmul(tf.cast(alignment, encoded.dtype), encoded) + speaker
         frames = apply_mask(frames, mel_mask)
-        mel_before, stop_logits = self.decoder(frames, mel_mask, training=training)
+        mel_before, stop_logits = self.decoder(frames, mel_mask, training=training,
+                                               speaker=speaker)
         mel_before = self.add_spectrum(mel_before, spectrum, mel_mask)
         mel_after = self.postnet(mel_before, mel_mask, training=training)
         return mel_before, mel_after, stop_logits
