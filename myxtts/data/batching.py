@@ -147,7 +147,7 @@ class Batcher:
         return batch
 
     def _warp(self, mels, refs, speaker_ids, rng):
-        """Every other item, at random, becomes a new voice: its mel and its reference are
+        """About half of the items, at random, become new voices: an item's mel and reference are
         warped alike along frequency (content at f moves to f * factor) and it gets a speaker
         label of its own, so the speaker loss counts only its reference as the same voice."""
         bound = np.log1p(self.data.voice_warp)
