@@ -20,7 +20,7 @@ from collections import defaultdict
 import numpy as np
 
 from myxtts.audio.features import MelStats
-from myxtts.config.config import DataConfig
+from myxtts.config.config import AudioConfig, DataConfig
 from myxtts.data.features_cache import Example
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Batcher:
 
     def __init__(self, examples: list[Example], stats: MelStats, data: DataConfig,
                  seed: int, shuffle: bool = True, batch_size: int | None = None,
-                 references: "Batcher | None" = None, audio=None):
+                 references: "Batcher | None" = None, audio: AudioConfig | None = None):
         if not examples:
             raise ValueError("no examples to batch")
         self.examples = examples
