@@ -331,16 +331,17 @@ def test_speakers_with_one_utterance_are_counted_and_warned_once(caplog):
 def test_warp_matrix_moves_content_by_the_factor():
     import librosa
 
-    from myxtts.data.batching import warp_matrix
+    from myxtts.audio.features import mel_warp_matrix
 
+    audio = AudioConfig(n_mels=80, fmin=0.0, fmax=8000.0)
     hz = librosa.mel_frequencies(82, fmin=0.0, fmax=8000.0)[1:-1]
-    np.testing.assert_allclose(warp_matrix(hz, 1.0), np.eye(80), atol=1e-6)
+    np.testing.assert_allclose(mel_warp_matrix(audio, 1.0), np.eye(80), atol=1e-6)
     for factor in (0.9, 1.12):
         peak = np.zeros(80)
         peak[40] = 1.0
-        moved = warp_matrix(hz, factor) @ peak
+        moved = mel_warp_matrix(audio, factor) @ peak
         assert (moved * hz).sum() / moved.sum() == pytest.approx(hz[40] * factor, rel=0.02)
-    assert np.allclose(warp_matrix(hz, 1.12).sum(axis=1), 1.0)  # a flat spectrum stays flat
+    assert np.allclose(mel_warp_matrix(audio, 1.12).sum(axis=1), 1.0)  # flat stays flat
 
 
 def test_voice_warp_makes_new_voices_of_item_and_reference_alike():

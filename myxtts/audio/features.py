@@ -57,6 +57,22 @@ def mel_basis(audio: AudioConfig) -> np.ndarray:
     ).astype(np.float32)
 
 
+def mel_warp_matrix(audio: AudioConfig, factor: float) -> np.ndarray:
+    """``[n_mels, n_mels]`` matrix moving log-mel content at frequency f to f * factor
+    (``mel @ matrix.T``; linear interpolation between the :func:`mel_basis` bin centres,
+    the edge bins repeated past the edges)."""
+    hz = librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.fmin, fmax=audio.fmax)[1:-1]
+    n = len(hz)
+    source = np.interp(hz / factor, hz, np.arange(n, dtype=np.float64))
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, n - 1)
+    frac = source - low
+    matrix = np.zeros((n, n), np.float32)
+    matrix[np.arange(n), low] += 1.0 - frac
+    matrix[np.arange(n), high] += frac
+    return matrix
+
+
 def inverse_mel_basis(audio: AudioConfig) -> np.ndarray:
     """Pseudo-inverse of the mel filterbank, ``[n_fft // 2 + 1, n_mels]``: ``mel @ inv.T``
     estimates linear magnitudes (smooth, may dip below zero; callers clip)."""

@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from myxtts.audio.features import MelStats
+from myxtts.audio.features import MelStats, mel_warp_matrix
 from myxtts.config.config import AudioConfig, DataConfig
 from myxtts.data.features_cache import Example
 
@@ -53,12 +53,8 @@ class Batcher:
         self.speaker_ids = {s: i for i, s in enumerate(sorted(self.by_speaker))}
         self.references = references
         self.stats = stats
-        #: Mel-bin centres (Hz) for ``data.voice_warp``; None leaves every item as recorded.
-        self.bin_hz = None
-        if data.voice_warp > 0 and audio is not None:
-            import librosa
-            self.bin_hz = librosa.mel_frequencies(audio.n_mels + 2, fmin=audio.fmin,
-                                                  fmax=audio.fmax)[1:-1]
+        #: The mel definition ``data.voice_warp`` warps along; None leaves items as recorded.
+        self.warp_audio = audio if data.voice_warp > 0 else None
         self.lone_speakers, self.unseen_speakers = self._check_reference_pools()
 
     def _check_reference_pools(self) -> tuple[list[str], list[str]]:
@@ -124,7 +120,7 @@ class Batcher:
         mels = [self.mels[i] for i in indices]
         refs = [self.reference_for(i, rng) for i in indices]
         speaker_ids = [self.speaker_ids[self.examples[i].speaker] for i in indices]
-        if self.bin_hz is not None:
+        if self.warp_audio is not None:
             mels, refs, speaker_ids = self._warp(mels, refs, speaker_ids, rng)
         n_mels = mels[0].shape[1]
         max_text = _round_up(max(len(t) for t in tokens), self.data.text_bucket_tokens)
@@ -156,7 +152,8 @@ class Batcher:
         for row in range(len(mels)):
             if rng.random() >= 0.5:
                 continue
-            matrix = warp_matrix(self.bin_hz, float(np.exp(rng.uniform(-bound, bound))))
+            matrix = mel_warp_matrix(self.warp_audio,
+                                     float(np.exp(rng.uniform(-bound, bound))))
             mels[row], refs[row] = (self.stats.normalize(self.stats.denormalize(m) @ matrix.T)
                                     for m in (mels[row], refs[row]))
             speaker_ids[row] = fresh + row
@@ -169,20 +166,6 @@ class Batcher:
                 continue
             rng = np.random.default_rng([self.seed, epoch, b, 7])
             yield b, self.make_batch(indices, rng)
-
-
-def warp_matrix(bin_hz: np.ndarray, factor: float) -> np.ndarray:
-    """``[n, n]`` linear-interpolation matrix moving mel content at f to f * factor
-    (``mel @ matrix.T``); past the edges the edge bins are repeated."""
-    n = len(bin_hz)
-    source = np.interp(bin_hz / factor, bin_hz, np.arange(n, dtype=np.float64))
-    low = np.floor(source).astype(int)
-    high = np.minimum(low + 1, n - 1)
-    frac = source - low
-    matrix = np.zeros((n, n), np.float32)
-    matrix[np.arange(n), low] += 1.0 - frac
-    matrix[np.arange(n), high] += frac
-    return matrix
 
 
 def _names(speakers: list[str], shown: int = 5) -> str:
