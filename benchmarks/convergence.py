@@ -73,6 +73,13 @@ def parse_args(argv=None):
     p.add_argument("--no-speaker", action="store_true", help="skip the speaker metrics")
     p.add_argument("--centroid-utterances", type=int, default=8,
                    help="recordings per voice that make its centroid for the speaker metrics")
+    p.add_argument("--references", type=int, default=1,
+                   help="demo data: a voice's held-out sentences take their reference from "
+                        "its first N recordings in turn (none of them in its centroid), so a "
+                        "speaker score does not rest on one clip")
+    p.add_argument("--unseen-sentences", type=int, default=0,
+                   help="demo data: this many more held-out sentences, spoken only by the "
+                        "unseen voices (the first --sentences keep their voices and ids)")
     return p.parse_args(argv)
 
 
@@ -104,7 +111,8 @@ def voice_recordings(trainer, data_path: Path) -> dict[str, dict[str, list[Path]
 
 def held_out_items(args, trainer, data_path: Path, recordings: dict):
     """Held-out sentences per language with a same-voice reference recording and ground
-    truth (the reference is the voice's first recording; centroids use the next ones)."""
+    truth (on demo data a voice's sentences take its first --references recordings in turn;
+    centroids use the next ones). The --unseen-sentences come after the --sentences."""
     from myxtts.evaluation.heldout import HeldOutItem, espeak_ground_truth
     from myxtts.audio.features import load_wav
     sr = trainer.config.audio.sample_rate
@@ -119,9 +127,16 @@ def held_out_items(args, trainer, data_path: Path, recordings: dict):
         for lang in languages:
             voices = [(v, g) for g in ("training", "unseen") for v in sorted(recordings[g])
                       if language_of.get(v, default) == lang]
-            for i, text in enumerate(held_out_sentences(args.sentences, language=lang)):
-                voice, group = voices[i % len(voices)]
-                ref = recordings[group][voice][0]
+            unseen = [(v, g) for v, g in voices if g == "unseen"]
+            texts = held_out_sentences(args.sentences + (args.unseen_sentences if unseen else 0),
+                                       language=lang)
+            turn = {}
+            for i, text in enumerate(texts):
+                voice, group = (voices[i % len(voices)] if i < args.sentences
+                                else unseen[(i - args.sentences) % len(unseen)])
+                wavs = recordings[group][voice]
+                turn[voice] = turn.get(voice, -1) + 1
+                ref = wavs[turn[voice] % _references(args, wavs)]
                 items.append(HeldOutItem(f"heldout-{lang}-{i:03d}-{voice}", text, ref,
                                          espeak_ground_truth(text, voice, sr), sr, lang,
                                          voice=voice, group=group))
@@ -169,10 +184,15 @@ def compare(paths) -> int:
     return 0
 
 
+def _references(args, wavs: list) -> int:
+    """How many of a voice's first recordings serve as references (at least one is left)."""
+    return max(1, min(args.references, len(wavs) - 1))
+
+
 def speaker_judge(args, recordings: dict):
-    """Centroids from up to --centroid-utterances recordings per voice (not the reference)."""
+    """Centroids from up to --centroid-utterances recordings per voice (not a reference)."""
     from myxtts.evaluation.speaker import optional_speaker_judge
-    files = {v: (wavs[1:] or wavs)[: args.centroid_utterances]
+    files = {v: (wavs[_references(args, wavs):] or wavs)[: args.centroid_utterances]
              for group in recordings.values() for v, wavs in group.items()}
     return optional_speaker_judge(files, not args.no_speaker)
 

@@ -100,3 +100,53 @@ def test_resemblyzer_tells_two_espeak_voices_apart(tmp_path):
     assert identify(np.stack(list(held.values())), cents) == list(held)
     with pytest.raises(ValueError, match="missing.wav"):
         encoder.embed_file(tmp_path / "missing.wav")
+
+
+def _convergence_benchmark():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "convergence.py"
+    spec = importlib.util.spec_from_file_location("convergence_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_rotates_references_and_adds_unseen_sentences(tmp_path, monkeypatch):
+    """``benchmarks/convergence.py --references N --unseen-sentences M``: a voice's sentences
+    take its first N recordings in turn, none of which is in its centroid; the M extra
+    sentences go to the unseen voices only; the first --sentences keep their ids and voices."""
+    from types import SimpleNamespace
+    from myxtts.evaluation import heldout, speaker
+
+    bench = _convergence_benchmark()
+    monkeypatch.setattr(heldout, "espeak_ground_truth", lambda text, voice, sr: np.zeros(8))
+    (tmp_path / ".myxtts_demo").write_text("")
+    recordings = {g: {v: [tmp_path / f"{v}{k}.wav" for k in range(6)] for v in voices}
+                  for g, voices in (("training", ("a", "b")), ("unseen", ("u", "w")))}
+    examples = [SimpleNamespace(speaker=v, language="en") for v in ("a", "b")]
+    trainer = SimpleNamespace(
+        config=SimpleNamespace(audio=SimpleNamespace(sample_rate=22050)),
+        data=SimpleNamespace(train_examples=examples, val_examples=[],
+                             tokenizer=SimpleNamespace(language="en")))
+
+    def items(**kw):
+        args = bench.parse_args(["--sentences", "8", "--language", "en",
+                                 *(f"--{k.replace('_', '-')}={v}" for k, v in kw.items())])
+        return args, bench.held_out_items(args, trainer, tmp_path, recordings)
+
+    _, plain = items()
+    args, rotated = items(references=3, unseen_sentences=6)
+    assert [(i.id, i.voice) for i in rotated[:8]] == [(i.id, i.voice) for i in plain]
+    assert {i.reference_wav.name for i in plain if i.voice == "a"} == {"a0.wav"}
+    assert len(rotated) == 14 and {i.group for i in rotated[8:]} == {"unseen"}
+    assert len({i.text for i in rotated}) == 14
+    refs_u = [i.reference_wav.name for i in rotated if i.voice == "u"]
+    assert refs_u == ["u0.wav", "u1.wav", "u2.wav", "u0.wav", "u1.wav"]
+
+    captured = {}
+    monkeypatch.setattr(speaker, "optional_speaker_judge",
+                        lambda files, enabled=True: captured.update(files))
+    bench.speaker_judge(args, recordings)
+    assert captured["u"] == recordings["unseen"]["u"][3:]
+    assert not set(captured["u"]) & {i.reference_wav for i in rotated}
