@@ -77,6 +77,11 @@ def parse_args(argv=None):
                    help="demo data: a voice's held-out sentences take their reference from "
                         "its first N recordings in turn (none of them in its centroid), so a "
                         "speaker score does not rest on one clip")
+    p.add_argument("--vocoder", choices=("auto", "neural", "griffin_lim"), default="auto",
+                   help="auto: the run's neural vocoder (RUN_DIR/vocoder or "
+                        "--vocoder-checkpoint) if there is one, else Griffin-Lim")
+    p.add_argument("--vocoder-checkpoint", default=None,
+                   help="a neural vocoder's run directory or checkpoint (train_vocoder.py)")
     p.add_argument("--unseen-sentences", type=int, default=0,
                    help="demo data: this many more held-out sentences, spoken only by the "
                         "unseen voices (the first --sentences keep their voices and ids)")
@@ -283,7 +288,7 @@ def main(argv=None) -> int:
             summary = trainer.train(max_minutes=mark - trained_s / 60, max_steps=10**9,
                                     progress=False)
         trained_s += time.time() - t
-        synth = Synthesizer.from_checkpoint(run_dir)
+        synth = Synthesizer.from_checkpoint(run_dir, args.vocoder, args.vocoder_checkpoint)
         unit = "steps" if args.steps else "min"
         result = evaluate(synth, items, recognizer, save_dir=run_dir / f"samples-{int(mark)}{unit}",
                           speaker_judge=judge)
@@ -298,6 +303,7 @@ def main(argv=None) -> int:
                **speaker_columns(result["speaker"]), **latent_columns(separation),
                "val_kl_loss": summary.last_val.get("val_kl_loss"),
                "val_speaker_loss": summary.last_val.get("val_speaker_loss"),
+               "vocoder": synth.vocoder.name,
                "details": {**result, "latent": separation}}
         rows.append(row)
         cer = "n/a" if row["cer"] is None else f"{row['cer']:.3f}"
@@ -315,7 +321,14 @@ def main(argv=None) -> int:
     out = Path(args.json) if args.json else run_dir / "convergence.json"
     out.write_text(json.dumps({"model_size": args.model_size, "level": args.optimization_level,
                                "data": str(data_path), "languages": list(trainer.data.tokenizer.languages), "setup_seconds": setup_s,
-                               "overrides": args.set, "rows": rows}, indent=2))
+                               "overrides": args.set,
+                               "evaluation": {"sentences": args.sentences,
+                                              "unseen_sentences": args.unseen_sentences,
+                                              "references": args.references,
+                                              "centroid_utterances": args.centroid_utterances,
+                                              "vocoder": args.vocoder,
+                                              "vocoder_checkpoint": args.vocoder_checkpoint},
+                               "rows": rows}, indent=2))
     print(f"wrote {out}")
     return 0
 
