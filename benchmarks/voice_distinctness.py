@@ -25,9 +25,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-#: Extra voices tried when picking the catalogue (--candidates).
-EXTRA_CANDIDATES = ("en-us+m3", "en-us+f2", "en-gb-x-rp+m5", "en-us-nyc+f3:p65",
-                    "en-029+f1", "en-gb+croak", "en-us+grandpa", "en-gb-scotland+m6:p35")
+#: Candidate voices measured when the catalogue grew to 24 (--candidates): named variants
+#: measured on en-us, other variants and pitches across the accents.
+EXTRA_CANDIDATES = (
+    "en-029+f3", "en-029+f4:p70", "en-gb+belinda", "en-gb+croak", "en-gb+f3", "en-gb+john",
+    "en-gb+klatt3", "en-gb+m7:p60", "en-gb-x-gbclan+f2:p30", "en-gb-x-gbclan+m3",
+    "en-gb-x-gbcwmd+f1", "en-gb-x-gbcwmd+m7:p25", "en-gb-x-rp+aunty", "en-gb-x-rp+f2:p70",
+    "en-gb-x-rp+m1", "en-us+Alicia", "en-us+Andy", "en-us+Lee", "en-us+Michael", "en-us+anika",
+    "en-us+annie", "en-us+f2", "en-us+f3:p40", "en-us+f4", "en-us+grandma", "en-us+grandpa",
+    "en-us+iven3", "en-us+kaukovalta", "en-us+klatt6", "en-us+linda", "en-us+m1:p25",
+    "en-us+m5", "en-us+m6", "en-us+m8", "en-us+max", "en-us+norbert", "en-us+paul",
+    "en-us+quincy", "en-us+rob", "en-us+robert", "en-us+shelby", "en-us+steph", "en-us+travis",
+    "en-us+victor", "en-us+zac", "en-us-nyc+f2", "en-us-nyc+klatt2", "en-us-nyc+m4:p40",
+)
 
 
 def measure(voices: list[str], per_voice: int, encoder, seed: int = 7) -> dict:

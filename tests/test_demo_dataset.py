@@ -143,6 +143,21 @@ def test_multi_voice_catalogue_is_distinct_and_keeps_unseen_voices_apart():
     assert len(bases) >= 6  # different accents, not variants of one voice
 
 
+def test_num_voices_takes_the_head_of_the_catalogue(tmp_path, capsys):
+    from myxtts.cli.demo_data import main
+    from myxtts.data.demo_voices import MULTI_VOICES, UNSEEN_DIR
+    out = tmp_path / "two"
+    assert main(["--output", str(out), "--multi-voice", "--num-voices", "2",
+                 "--num-utterances", "4"]) == 0
+    speakers = {line.split("|")[1] for line in (out / "speakers.csv").read_text().splitlines()}
+    assert speakers == set(MULTI_VOICES[:2]) and (out / UNSEEN_DIR / "speakers.csv").is_file()
+    for bad in (["--num-voices", "1"], ["--num-voices", str(len(MULTI_VOICES) + 1)],
+                ["--num-voices", "2", "--voices", "en-us,en-gb"]):
+        assert main(["--output", str(tmp_path / "bad"), "--multi-voice", *bad]) == 2
+        assert "--num-voices" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    assert main(["--output", str(tmp_path / "bad"), "--num-voices", "2"]) == 2
+
+
 def test_multi_voice_dataset_has_an_unseen_part_and_pitch_changes_the_audio(tmp_path):
     from myxtts.data.demo_voices import UNSEEN_DIR, UNSEEN_UTTERANCES, make_multi_voice_dataset
     voices = ("en-us", "en-us:p90")

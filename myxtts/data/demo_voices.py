@@ -19,9 +19,15 @@ from pathlib import Path
 from typing import Sequence
 
 MULTI_VOICES = (
+    # the 12 of the first catalogue (``--num-voices 12`` builds exactly that set) ...
     "en-029+f1", "en-029+m2:p30:r-10", "en-029+m7", "en-gb+m2:p20:r15", "en-gb-x-gbclan+f5",
     "en-gb-x-gbcwmd+m4", "en-gb-x-rp+f4", "en-gb-x-rp+m5", "en-us+f1:p80:r-15", "en-us+klatt4",
     "en-us+m3", "en-us-nyc+m1",
+    # ... and 12 more, the farthest from those (and from each other) among 48 candidates,
+    # none nearer to an unseen voice than the first 12 are; their variants spread over accents
+    "en-gb-x-rp+anika", "en-gb-x-gbclan+travis", "en-029+Lee", "en-us-nyc+steph",
+    "en-gb-x-gbcwmd+iven3", "en-us+kaukovalta", "en-us+Alicia", "en-gb-x-rp+grandma",
+    "en-us+quincy", "en-gb-x-gbclan+shelby", "en-us-nyc+Michael", "en-029+zac",
 )
 #: One accent training never hears (Scottish) and one it does (New York City).
 UNSEEN_VOICES = ("en-gb-scotland+m6:p35", "en-us-nyc+f3:p65")
