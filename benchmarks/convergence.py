@@ -77,14 +77,14 @@ def parse_args(argv=None):
                    help="demo data: a voice's held-out sentences take their reference from "
                         "its first N recordings in turn (none of them in its centroid), so a "
                         "speaker score does not rest on one clip")
+    p.add_argument("--unseen-sentences", type=int, default=0,
+                   help="demo data: this many more held-out sentences, spoken only by the "
+                        "unseen voices (the first --sentences keep their voices and ids)")
     p.add_argument("--vocoder", choices=("auto", "neural", "griffin_lim"), default="auto",
                    help="auto: the run's neural vocoder (RUN_DIR/vocoder or "
                         "--vocoder-checkpoint) if there is one, else Griffin-Lim")
     p.add_argument("--vocoder-checkpoint", default=None,
                    help="a neural vocoder's run directory or checkpoint (train_vocoder.py)")
-    p.add_argument("--unseen-sentences", type=int, default=0,
-                   help="demo data: this many more held-out sentences, spoken only by the "
-                        "unseen voices (the first --sentences keep their voices and ids)")
     return p.parse_args(argv)
 
 
