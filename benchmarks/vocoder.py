@@ -5,10 +5,13 @@ Two tests, each scored for both vocoders on the same mels:
 
 * copy-synthesis: the real log-mels of utterances the vocoder never trained on (its own
   validation split of --data) -> audio, scored against the recording: MCD-DTW, DNSMOS
-  P.835 overall (extra [quality]) and, with the extra [eval], CER;
+  P.835 overall (extra [quality]), with the extra [eval] CER, and the pitch kept frame for
+  frame (pYIN, myxtts.evaluation.pitch): voiced recall (of the recording's voiced frames,
+  the fraction voiced in the output), voicing decision error and F0 error in cents;
 * TTS: held-out sentences (in no demo dataset) spoken by the acoustic checkpoint in a
   training voice (--data's recording as reference) -> audio, scored against an espeak-ng
-  recording of the sentence in that voice: MCD-DTW, DNSMOS overall, CER.
+  recording of the sentence in that voice: MCD-DTW, DNSMOS overall, CER and the fraction of
+  voiced frames (the recording's beside it).
 
 Plus the real-time factor on this machine: seconds of compute per second of audio for the
 acoustic model, each vocoder, and the total (median over the TTS sentences).
@@ -75,11 +78,18 @@ class Judge:
         self.dnsmos = dnsmos
         self.save_dir = Path(save_dir) if save_dir else None
 
-    def score(self, name: str, wav: np.ndarray, reference: np.ndarray, text: str) -> dict:
+    def score(self, name: str, wav: np.ndarray, reference: np.ndarray, text: str,
+              same_timing: bool = False) -> dict:
+        """Scores of ``wav`` against ``reference``; with ``same_timing`` (copy-synthesis)
+        also the frame-by-frame pitch agreement."""
         from myxtts.evaluation.mcd import mcd_dtw_with_backend
+        from myxtts.evaluation.pitch import pitch_agreement
 
         out = {"mcd": float(mcd_dtw_with_backend(reference, wav, self.rate)[0]),
                **self.reference_scores(wav, text)}
+        if same_timing:
+            pitch = pitch_agreement(reference, wav, self.rate)
+            out.update({k: pitch[k] for k in ("voiced_recall", "vde", "f0_cents")})
         if self.save_dir is not None:
             import soundfile as sf
             self.save_dir.mkdir(parents=True, exist_ok=True)
@@ -87,8 +97,11 @@ class Judge:
         return out
 
     def reference_scores(self, wav: np.ndarray, text: str) -> dict:
-        """DNSMOS, transcript and CER of ``wav`` (each when available)."""
-        out = {}
+        """DNSMOS, transcript and CER of ``wav`` (each when available) and its fraction
+        of voiced frames."""
+        from myxtts.evaluation.pitch import pitch_summary
+
+        out = {"voiced_fraction": pitch_summary(wav, self.rate)["voiced_fraction"]}
         if self.dnsmos:
             from myxtts.evaluation.quality import dnsmos
             out["dnsmos"] = dnsmos(wav, self.rate)["ovrl"]
@@ -125,7 +138,7 @@ def copy_synthesis(args, judge, gl, neural, vocoder_config) -> dict:
         row = {"id": example.id, "ground_truth": judge.reference_scores(real, example.text)}
         for name, vocoder in (("griffin_lim", gl), ("neural", neural)):
             row[name] = judge.score(f"copy-{example.id}-{name}", vocoder(example.mel), real,
-                                    example.text)
+                                    example.text, same_timing=True)
         rows.append(row)
         print(f"copy {example.id}: GL {row['griffin_lim']}  neural {row['neural']}", flush=True)
     return {"n": len(rows), "summary": summarize(rows), "items": rows}
@@ -177,8 +190,8 @@ def tts(args, judge, synth, gl, neural) -> dict:
 def table(result: dict) -> str:
     # CER's median beside its mean: the recogniser now and then hallucinates a long
     # transcript (CER > 1, ground truth included), which moves the mean alone.
-    lines = ["| test | vocoder | MCD-DTW (dB) | DNSMOS ovrl | CER mean (median) | RTF (total) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| test | vocoder | MCD-DTW (dB) | DNSMOS ovrl | CER mean (median) | voiced "
+             "fraction | voiced recall | RTF (total) |", "|---|---|---|---|---|---|---|---|"]
 
     def fmt(v, spec=".2f"):
         return "-" if v is None else format(v, spec)
@@ -192,6 +205,7 @@ def table(result: dict) -> str:
             lines.append(f"| {test} (n={result[test]['n']}) | {name} | {fmt(m.get('mcd'))} | "
                          f"{fmt(m.get('dnsmos'))} | {fmt(m.get('cer'), '.3f')} "
                          f"({fmt(m.get('cer_median'), '.3f')}) | "
+                         f"{fmt(m.get('voiced_fraction'))} | {fmt(m.get('voiced_recall'))} | "
                          f"{fmt(m.get('rtf_total_median'), '.3f')} |")
     return "\n".join(lines)
 
