@@ -86,22 +86,25 @@ class Judge:
         from myxtts.evaluation.pitch import pitch_agreement
 
         out = {"mcd": float(mcd_dtw_with_backend(reference, wav, self.rate)[0]),
-               **self.reference_scores(wav, text)}
-        if same_timing:
+               **self.reference_scores(wav, text, voicing=not same_timing)}
+        if same_timing:  # the agreement tracks the output's pitch: no second pass
             pitch = pitch_agreement(reference, wav, self.rate)
-            out.update({k: pitch[k] for k in ("voiced_recall", "vde", "f0_cents")})
+            out.update({k: pitch[k] for k in ("voiced_fraction", "voiced_recall", "vde",
+                                              "f0_cents")})
         if self.save_dir is not None:
             import soundfile as sf
             self.save_dir.mkdir(parents=True, exist_ok=True)
             sf.write(self.save_dir / f"{name}.wav", wav, self.rate)
         return out
 
-    def reference_scores(self, wav: np.ndarray, text: str) -> dict:
-        """DNSMOS, transcript and CER of ``wav`` (each when available) and its fraction
-        of voiced frames."""
+    def reference_scores(self, wav: np.ndarray, text: str, voicing: bool = True) -> dict:
+        """DNSMOS, transcript and CER of ``wav`` (each when available) and, with
+        ``voicing``, its fraction of voiced frames."""
         from myxtts.evaluation.pitch import pitch_summary
 
-        out = {"voiced_fraction": pitch_summary(wav, self.rate)["voiced_fraction"]}
+        out = {}
+        if voicing:
+            out["voiced_fraction"] = pitch_summary(wav, self.rate)["voiced_fraction"]
         if self.dnsmos:
             from myxtts.evaluation.quality import dnsmos
             out["dnsmos"] = dnsmos(wav, self.rate)["ovrl"]
