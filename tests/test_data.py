@@ -374,3 +374,33 @@ def test_voice_warp_makes_new_voices_of_item_and_reference_alike():
                   shuffle=False, references=plain)
     for _, batch in val.batches(0):
         np.testing.assert_allclose(batch["mel"][:, 0], np.tile(spectrum, (8, 1)))
+
+
+def test_voice_warp_min_keeps_new_voices_away_from_their_source():
+    """With voice_warp_min every warped item's content moves by at least that factor, up or
+    down, and by no more than voice_warp; a minimum not below the maximum is refused."""
+    import librosa
+
+    from myxtts.config.config import ConfigError
+
+    audio = AudioConfig(n_mels=80, fmin=0.0, fmax=8000.0)
+    hz = librosa.mel_frequencies(82, fmin=0.0, fmax=8000.0)[1:-1]
+    peak = np.full(80, 1e-6, np.float32)
+    peak[40] = 1.0
+    examples = [Example(f"e{i}", "ab"[i % 2], "t", np.arange(1, 6, dtype=np.int32),
+                        np.tile(peak, (30, 1))) for i in range(64)]
+    warped = Batcher(examples, MelStats(np.zeros(80, np.float32), np.ones(80, np.float32)),
+                     data_config(batch_size=16, voice_warp=0.2, voice_warp_min=0.1), seed=5,
+                     audio=audio)
+    ratios = []
+    for _, batch in warped.batches(0):
+        for row in np.flatnonzero(batch["speaker_ids"] >= 2):
+            frame = batch["mel"][row, 0]
+            ratios.append((frame * hz).sum() / frame.sum() / hz[40])
+    ratios = np.array(ratios)
+    assert len(ratios) > 16
+    assert (ratios > 1).any() and (ratios < 1).any()  # both directions
+    assert np.all(np.abs(np.log(ratios)) >= np.log(1.1) * 0.9)
+    assert np.all(np.abs(np.log(ratios)) <= np.log(1.2) * 1.1)
+    with pytest.raises(ConfigError, match="^data.voice_warp_min: must be < data.voice_warp"):
+        DataConfig(voice_warp=0.1, voice_warp_min=0.1)

@@ -123,6 +123,10 @@ class DataConfig(_Section):
         0.0, "Half of the training items are heard as new voices: target and reference "
         "mels frequency-warped alike by a random factor within 1/(1 + x) .. 1 + x; 0 = off.",
         ge=0, lt=1)
+    voice_warp_min: float = _f(
+        0.0, "Smallest voice warp: factors are drawn within 1 + voice_warp_min .. 1 + "
+        "voice_warp and their inverses, so no new voice is a near copy of its source.",
+        ge=0, lt=1)
     mel_bucket_frames: int = _f(64, "Pad mel lengths up to a multiple of this.", gt=0)
     text_bucket_tokens: int = _f(16, "Pad token lengths up to a multiple of this.", gt=0)
 
@@ -131,6 +135,10 @@ class DataConfig(_Section):
             raise self._fail("min_duration_s", f"must be < data.max_duration_s "
                                                f"({self.max_duration_s:g}), "
                                                f"got {self.min_duration_s:g}")
+        if self.voice_warp_min and self.voice_warp_min >= self.voice_warp:
+            raise self._fail("voice_warp_min", f"must be < data.voice_warp "
+                                               f"({self.voice_warp:g}), "
+                                               f"got {self.voice_warp_min:g}")
 
 
 @dataclass

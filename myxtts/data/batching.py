@@ -145,15 +145,20 @@ class Batcher:
     def _warp(self, mels, refs, speaker_ids, rng):
         """About half of the items, at random, become new voices: an item's mel and reference are
         warped alike along frequency (content at f moves to f * factor) and it gets a speaker
-        label of its own, so the speaker loss counts only its reference as the same voice."""
-        bound = np.log1p(self.data.voice_warp)
+        label of its own, so the speaker loss counts only its reference as the same voice.
+        With ``voice_warp_min`` no factor lies closer to 1 than that, so no item labelled a new
+        voice is a near copy of a recorded one."""
+        low, high = np.log1p(self.data.voice_warp_min), np.log1p(self.data.voice_warp)
         mels, refs, speaker_ids = list(mels), list(refs), list(speaker_ids)
         fresh = len(self.speaker_ids)
         for row in range(len(mels)):
             if rng.random() >= 0.5:
                 continue
-            matrix = mel_warp_matrix(self.warp_audio,
-                                     float(np.exp(rng.uniform(-bound, bound))))
+            if low:  # a magnitude in low .. high, either direction
+                log_factor = rng.uniform(low, high) * rng.choice((-1.0, 1.0))
+            else:
+                log_factor = rng.uniform(-high, high)
+            matrix = mel_warp_matrix(self.warp_audio, float(np.exp(log_factor)))
             mels[row], refs[row] = (self.stats.normalize(self.stats.denormalize(m) @ matrix.T)
                                     for m in (mels[row], refs[row]))
             speaker_ids[row] = fresh + row
