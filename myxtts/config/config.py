@@ -8,11 +8,7 @@ with the dotted key path, e.g. ``training.learning_rate: expected a number, got 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import functools
-import textwrap
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -22,9 +18,8 @@ from typing import Any, ClassVar
 import yaml
 
 from myxtts.config._coerce import (
-    ConfigError, check_keys, choice_error, coerce, error, parse_text_value, require_mapping,
-    unknown_key)
-from myxtts.config._section import _f, _Section, _type_hints
+    ConfigError, check_keys, choice_error, error, require_mapping)
+from myxtts.config._section import _f, _Section, commented_yaml, parse_override
 from myxtts.config.vocoder_config import VocoderConfig
 from myxtts.config.presets import (
     MODEL_SIZES, OPTIMIZATION_LEVELS, apply_model_size, apply_optimization_level, level_fields)
@@ -381,7 +376,7 @@ class XTTSConfig:
         """YAML text of the config (with field docs as comments if `comments`); also
         written to `path` when given."""
         if comments:
-            text = _commented_yaml(self)
+            text = commented_yaml(self)
         else:
             text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         if path is not None:
@@ -400,7 +395,7 @@ class XTTSConfig:
         values. `model.size=` and `training.optimization_level=` apply their preset
         first; the other overrides follow in order. On error nothing is changed.
         """
-        parsed = [_parse_override(item) for item in
+        parsed = [parse_override(item, _SECTION_TYPES) for item in
                   ([overrides] if isinstance(overrides, str) else overrides)]
         config = self
         for key, value in parsed:
@@ -422,26 +417,6 @@ class XTTSConfig:
         return self
 
 
-def _parse_override(item: Any) -> tuple[tuple[str, ...], Any]:
-    """Split "section.key[.subkey]=value" into a checked key path and a parsed value."""
-    if not isinstance(item, str) or "=" not in item:
-        raise ConfigError(f"override {item!r}: expected KEY=VALUE, "
-                          "e.g. training.learning_rate=1e-4")
-    dotted, raw = (part.strip() for part in item.split("=", 1))
-    parts = tuple(dotted.split("."))
-    if parts[0] not in _SECTION_TYPES:
-        raise unknown_key("", parts[0], SECTIONS)
-    if len(parts) < 2:
-        raise error(dotted, "expected SECTION.KEY=VALUE")
-    fields = {f.name: f for f in dataclasses.fields(_SECTION_TYPES[parts[0]])}
-    if parts[1] not in fields:
-        raise unknown_key(parts[0], parts[1], fields)
-    ftype = _type_hints(_SECTION_TYPES[parts[0]])[parts[1]]
-    if len(parts) > (3 if typing.get_origin(ftype) is dict else 2):
-        raise error(dotted, "key is too deep")
-    return parts, parse_text_value(raw, ftype is str, dotted)
-
-
 def field_docs() -> dict[str, str]:
     """One-line doc of every config key, keyed by dotted path ("training.learning_rate")."""
     docs = {}
@@ -449,20 +424,3 @@ def field_docs() -> dict[str, str]:
         for f in dataclasses.fields(_SECTION_TYPES[name]):
             docs[f"{name}.{f.name}"] = f.metadata["doc"]
     return docs
-
-
-def _commented_yaml(config: XTTSConfig) -> str:
-    """YAML of `config` with each section's and field's doc as a comment above it."""
-    lines: list[str] = []
-    for top in dataclasses.fields(XTTSConfig):
-        section = getattr(config, top.name)
-        lines += ["", f"# {top.metadata['doc']}", f"{top.name}:"]
-        for f in dataclasses.fields(section):
-            dumped = yaml.safe_dump({f.name: getattr(section, f.name)}, sort_keys=False,
-                                    allow_unicode=True, default_flow_style=False)
-            choices = f.metadata.get("choices")
-            hint = f" Choices: {', '.join(choices)}." if choices is not None else ""
-            lines += textwrap.wrap(f"{f.metadata['doc']}{hint}", 96, initial_indent="  # ",
-                                   subsequent_indent="  #   ")
-            lines += ["  " + line for line in dumped.splitlines()]
-    return "\n".join(lines[1:]) + "\n"
