@@ -1,4 +1,5 @@
-"""Base of the config sections: documented, validated dataclass fields."""
+"""Base of the config sections (documented, validated dataclass fields), the parser of
+"section.key=value" overrides and the commented-YAML writer that work on any of them."""
 
 from __future__ import annotations
 
