@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
-import yaml
 
 from myxtts.audio.features import MelStats
 from myxtts.config.config import XTTSConfig
@@ -148,6 +147,21 @@ def read_metadata(path: str | Path) -> dict:
     meta["speaker_latents_json"] = (reader.get_tensor(_SPEAKERS_TENSOR).decode("utf-8")
                                     if reader.has_tensor(_SPEAKERS_TENSOR) else "")
     return meta
+
+
+def resume_inputs(prefix: str, config: XTTSConfig) -> tuple[SymbolTable, MelStats]:
+    """The symbol table and mel statistics a run resumed from ``prefix`` keeps. Also gives
+    ``config.text`` the checkpoint's languages (the size and ids of its model's language
+    embedding): an unset ``text.languages`` takes them; another list is a CheckpointError."""
+    meta = read_metadata(prefix)
+    stored, mine = config_from_yaml_text(meta["config_yaml"], prefix).text, config.text
+    if mine.languages and mine.language_list() != stored.language_list():
+        raise CheckpointError(
+            f"{prefix}: text.languages is {mine.languages!r}, but the checkpoint's model "
+            f"knows {','.join(stored.language_list())} (a resumed run cannot change its "
+            "languages; start a new run)")
+    mine.languages = stored.languages
+    return SymbolTable.from_json(meta["symbols_json"]), MelStats.from_list(meta["mel_stats"])
 
 
 @dataclass

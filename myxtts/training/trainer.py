@@ -18,23 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 import yaml
 from tqdm import tqdm
 
-from myxtts.audio.features import MelStats
-from myxtts.config.config import TextConfig, XTTSConfig
+from myxtts.config.config import XTTSConfig
 from myxtts.config.presets import RUN_LENGTH_FIELDS
-from myxtts.config.stored import config_from_yaml_text
 from myxtts.data.pipeline import DataBundle, build_data
 from myxtts.models.factory import build_model
-from myxtts.text.symbols import SymbolTable
 from myxtts.text.tokenizer import Tokenizer
 from myxtts.models.speaker_latents import speaker_latent_table
 from myxtts.training.checkpoints import (CheckpointError, SpeakerStore, TrainingState,
-                                         make_checkpoint, read_metadata, resolve_checkpoint,
-                                         restore_checkpoint)
+                                         make_checkpoint, resolve_checkpoint,
+                                         restore_checkpoint, resume_inputs)
 from myxtts.training.distribute import (agreed_stop_reason, cluster_info, mean_over_workers,
                                         remove_scratch, write_dir)
 from myxtts.training.losses import XTTSLoss
@@ -103,28 +99,14 @@ class XTTSTrainer:
         tokenizer = stats = None
         if resume is not None:
             self._resume_prefix = resolve_checkpoint(resume)
-            meta = read_metadata(self._resume_prefix)
-            self._keep_languages(config_from_yaml_text(meta["config_yaml"],
-                                                       self._resume_prefix).text)
-            tokenizer = Tokenizer(self.config.text, SymbolTable.from_json(meta["symbols_json"]))
-            stats = MelStats.from_list(meta["mel_stats"])
+            symbols, stats = resume_inputs(self._resume_prefix, self.config)
+            tokenizer = Tokenizer(self.config.text, symbols)
         self.data = build_data(self.config, train_path, val_path, tokenizer, stats)
         # Record where the data came from, so the saved config (and tools reading it) can
         # point back at it.
         self.config.data.train_data = str(train_path)
         self.config.data.val_data = str(val_path) if val_path else ""
         return self.data
-
-    def _keep_languages(self, stored: TextConfig) -> None:
-        """A resumed model knows its checkpoint's languages (the size and ids of its language
-        embedding): an unset ``text.languages`` takes them; another list is an error."""
-        mine = self.config.text
-        if mine.languages and mine.language_list() != stored.language_list():
-            raise CheckpointError(
-                f"{self._resume_prefix}: text.languages is {mine.languages!r}, but the "
-                f"checkpoint's model knows {','.join(stored.language_list())} (a resumed run "
-                "cannot change its languages; start a new run)")
-        mine.languages = stored.languages
 
     def build(self) -> None:
         """Create model, optimizer, loss, checkpoint; restore if resuming."""
