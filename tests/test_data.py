@@ -404,3 +404,70 @@ def test_voice_warp_min_keeps_new_voices_away_from_their_source():
     assert np.all(np.abs(np.log(ratios)) <= np.log(1.2) * 1.1)
     with pytest.raises(ConfigError, match="^data.voice_warp_min: must be < data.voice_warp"):
         DataConfig(voice_warp=0.1, voice_warp_min=0.1)
+
+
+def test_voice_envelope_gives_new_voices_one_smooth_envelope_on_item_and_reference():
+    """voice_envelope alone: about half of the items get a speaker label of their own and
+    the same smooth, zero-mean curve (RMS at most voice_envelope nats) added to every
+    frame of their mel and reference; floor bins stay at the floor; the other items are
+    exactly the plain batcher's."""
+    n_mels, floor = 80, float(np.log(1e-5))
+    rng = np.random.default_rng(1)
+    spectrum = rng.normal(-4.0, 1.0, size=n_mels).astype(np.float32)
+    spectrum[-5:] = floor  # silent top bins
+    examples = [Example(f"e{i}", "ab"[i % 2], "t", np.arange(1, 6, dtype=np.int32),
+                        np.tile(spectrum, (30 + i, 1))) for i in range(32)]
+    audio = AudioConfig(n_mels=n_mels, mel_floor=1e-5)
+    stats = MelStats(np.full(n_mels, -4.0, np.float32), np.full(n_mels, 2.0, np.float32))
+    plain = Batcher(examples, stats, data_config(batch_size=16), seed=3, audio=audio)
+    shaped = Batcher(examples, stats, data_config(batch_size=16, voice_envelope=0.4), seed=3,
+                     audio=audio)
+    curves = []
+    for (_, a), (_, b) in zip(plain.batches(0), shaped.batches(0)):
+        for row in range(16):
+            if b["speaker_ids"][row] == a["speaker_ids"][row]:
+                np.testing.assert_array_equal(b["mel"][row], a["mel"][row])
+                np.testing.assert_array_equal(b["ref_mel"][row], a["ref_mel"][row])
+                continue
+            assert list(b["speaker_ids"]).count(b["speaker_ids"][row]) == 1
+            n, r = int(b["mel_lengths"][row]), int(b["ref_lengths"][row])
+            mel, ref = (stats.denormalize(x) for x in (b["mel"][row, :n], b["ref_mel"][row, :r]))
+            curve = mel[0] - spectrum
+            np.testing.assert_allclose(mel, np.tile(mel[0], (n, 1)), atol=1e-5)  # every frame
+            np.testing.assert_allclose(ref - spectrum, np.tile(curve, (r, 1)), atol=1e-4)
+            np.testing.assert_allclose(mel[0, -5:], floor, atol=1e-5)
+            curves.append(curve[:-5])
+    assert len(curves) >= 8
+    rms = np.sqrt(np.mean(np.square(curves), axis=1))
+    assert np.all(rms <= 0.4 * 1.01) and rms.max() > 0.2
+    assert np.all(np.abs(np.mean(curves, axis=1)) < 0.1)  # no loudness change
+    # Smooth: neighbouring bins differ by far less than the curve's range.
+    assert np.all(np.abs(np.diff(curves, axis=1)).max(axis=1) < 0.5 * np.ptp(curves, axis=1))
+
+
+def test_voice_envelope_with_the_warp_changes_item_and_reference_alike():
+    """With voice_warp too, a new voice's mel and reference get the same warp and the same
+    envelope; validation batchers (no audio config) never change; a negative envelope is
+    refused naming the field."""
+    from myxtts.config.config import ConfigError
+
+    n_mels = 80
+    spectrum = np.random.default_rng(2).normal(-4.0, 1.0, size=n_mels).astype(np.float32)
+    examples = [Example(f"e{i}", "ab"[i % 2], "t", np.arange(1, 6, dtype=np.int32),
+                        np.tile(spectrum, (30 + i, 1))) for i in range(16)]
+    stats = MelStats(np.zeros(n_mels, np.float32), np.ones(n_mels, np.float32))
+    config = data_config(batch_size=8, voice_warp=0.2, voice_envelope=0.5)
+    both = Batcher(examples, stats, config, seed=4, audio=AudioConfig(n_mels=n_mels))
+    seen = 0
+    for _, b in both.batches(0):
+        for row in np.flatnonzero(b["speaker_ids"] >= 2):
+            seen += 1
+            frame = b["mel"][row, 0]
+            assert np.abs(frame - spectrum).max() > 1e-3
+            np.testing.assert_allclose(b["ref_mel"][row, 0], frame, atol=1e-5)
+    assert seen > 0
+    val = Batcher(examples, stats, config, seed=4, shuffle=False, references=both)
+    for _, batch in val.batches(0):
+        np.testing.assert_allclose(batch["mel"][:, 0], np.tile(spectrum, (8, 1)))
+    with pytest.raises(ConfigError, match="^data.voice_envelope"):
+        DataConfig(voice_envelope=-0.1)

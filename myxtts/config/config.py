@@ -122,6 +122,10 @@ class DataConfig(_Section):
         0.0, "Smallest voice warp: factors are drawn within 1 + voice_warp_min .. 1 + "
         "voice_warp and their inverses, so no new voice is a near copy of its source.",
         ge=0, lt=1)
+    voice_envelope: float = _f(
+        0.0, "New voices (the items data.voice_warp picks, or half of the items without it) "
+        "also get a random smooth spectral envelope, target and reference alike: at most "
+        "this RMS in nats of log-mel (0.4 = 3.5 dB); 0 = off.", ge=0, le=2)
     mel_bucket_frames: int = _f(64, "Pad mel lengths up to a multiple of this.", gt=0)
     text_bucket_tokens: int = _f(16, "Pad token lengths up to a multiple of this.", gt=0)
 

@@ -4,8 +4,9 @@ The reference is a random crop (``data.reference_max_frames`` frames, the length
 uses too) of ANOTHER utterance of the same speaker; a speaker with a single utterance
 uses that utterance itself (counted, with one warning). Validation batchers take their
 references from the speaker's training utterances (``references=`` the training batcher).
-With ``data.voice_warp`` a training batcher turns about half of its items into new voices
-(item and reference frequency-warped alike, a speaker label of their own).
+With ``data.voice_warp`` (and/or ``data.voice_envelope``) a training batcher turns about half
+of its items into new voices: item and reference frequency-warped (and/or given a random
+smooth spectral envelope) alike, with a speaker label of their own.
 
 Order depends only on (seed, epoch), so a resumed run sees exactly the batches the
 uninterrupted run would have seen. Mel lengths are padded up to multiples of
@@ -53,8 +54,9 @@ class Batcher:
         self.speaker_ids = {s: i for i, s in enumerate(sorted(self.by_speaker))}
         self.references = references
         self.stats = stats
-        #: The mel definition ``data.voice_warp`` warps along; None leaves items as recorded.
-        self.warp_audio = audio if data.voice_warp > 0 else None
+        #: The mel definition new voices are made along (``data.voice_warp``,
+        #: ``data.voice_envelope``); None leaves items as recorded.
+        self.warp_audio = audio if data.voice_warp > 0 or data.voice_envelope > 0 else None
         self.lone_speakers, self.unseen_speakers = self._check_reference_pools()
 
     def _check_reference_pools(self) -> tuple[list[str], list[str]]:
@@ -144,23 +146,34 @@ class Batcher:
 
     def _warp(self, mels, refs, speaker_ids, rng):
         """About half of the items, at random, become new voices: an item's mel and reference are
-        warped alike along frequency (content at f moves to f * factor) and it gets a speaker
-        label of its own, so the speaker loss counts only its reference as the same voice.
-        With ``voice_warp_min`` no factor lies closer to 1 than that, so no item labelled a new
-        voice is a near copy of a recorded one."""
-        low, high = np.log1p(self.data.voice_warp_min), np.log1p(self.data.voice_warp)
+        changed alike and it gets a speaker label of its own, so the speaker loss counts only
+        its reference as the same voice. The change: a warp along frequency (content at f
+        moves to f * factor; ``voice_warp``; with ``voice_warp_min`` no factor lies closer to 1
+        than that, so no new voice is a near copy of a recorded one), then, with
+        ``voice_envelope``, a random smooth spectral envelope (:func:`envelope_curve`; the
+        formant heights and widths that tell voices apart besides vocal-tract length)."""
+        data = self.data
+        low, high = np.log1p(data.voice_warp_min), np.log1p(data.voice_warp)
+        floor = float(np.log(self.warp_audio.mel_floor))
         mels, refs, speaker_ids = list(mels), list(refs), list(speaker_ids)
         fresh = len(self.speaker_ids)
         for row in range(len(mels)):
             if rng.random() >= 0.5:
                 continue
-            if low:  # a magnitude in low .. high, either direction
-                log_factor = rng.uniform(low, high) * rng.choice((-1.0, 1.0))
-            else:
-                log_factor = rng.uniform(-high, high)
-            matrix = mel_warp_matrix(self.warp_audio, float(np.exp(log_factor)))
-            mels[row], refs[row] = (self.stats.normalize(self.stats.denormalize(m) @ matrix.T)
-                                    for m in (mels[row], refs[row]))
+            pair = [self.stats.denormalize(m) for m in (mels[row], refs[row])]
+            if high:
+                if low:  # a magnitude in low .. high, either direction
+                    log_factor = rng.uniform(low, high) * rng.choice((-1.0, 1.0))
+                else:
+                    log_factor = rng.uniform(-high, high)
+                matrix = mel_warp_matrix(self.warp_audio, float(np.exp(log_factor)))
+                pair = [m @ matrix.T for m in pair]
+            if data.voice_envelope:
+                curve = envelope_curve(pair[0].shape[1], rng.uniform(0, data.voice_envelope), rng)
+                # Floor frames/bins (silence) stay at the floor; nothing goes below it.
+                pair = [np.where(m > floor + 1e-4, np.maximum(m + curve, floor), m)
+                        for m in pair]
+            mels[row], refs[row] = (self.stats.normalize(m) for m in pair)
             speaker_ids[row] = fresh + row
         return mels, refs, speaker_ids
 
@@ -171,6 +184,19 @@ class Batcher:
                 continue
             rng = np.random.default_rng([self.seed, epoch, b, 7])
             yield b, self.make_batch(indices, rng)
+
+
+def envelope_curve(n_mels: int, rms: float, rng: np.random.Generator,
+                   terms: int = 8) -> np.ndarray:
+    """A random smooth curve over ``n_mels`` mel bins with RMS ``rms`` (nats of log-mel) and
+    mean 0 (no loudness change): ``terms`` cosines across the bins, the finest with a half
+    period of ``n_mels / terms`` bins (10 of 80: about a formant's region), each with a
+    standard-normal weight."""
+    bins = (np.arange(n_mels) + 0.5) / n_mels
+    weights = rng.standard_normal(terms)
+    curve = np.cos(np.pi * np.arange(1, terms + 1)[:, None] * bins[None]).T @ weights
+    norm = float(np.sqrt(np.mean(curve ** 2)))
+    return (curve * (rms / norm if norm > 0 else 0.0)).astype(np.float32)
 
 
 def _names(speakers: list[str], shown: int = 5) -> str:
